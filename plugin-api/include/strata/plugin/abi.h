@@ -1,0 +1,68 @@
+/* strata plugin ABI: the only C-linkage contract between stratad and a plugin shared object.
+ *
+ * A plugin exports exactly one entry, STRATA_PLUGIN_ENTRY_NAME ("strata_plugin_v1"), whose name
+ * carries the ABI major so that a host for another major never even finds it. The entry returns a
+ * pointer to a constant descriptor and must do nothing else. A plugin built with the SDK macro also
+ * exports a data symbol named "strata_toolchain_<tag>" so the host can compare toolchains by
+ * reading the symbol table, without loading the file.
+ *
+ * Version policy: abi_major must equal the host's, abi_minor must be <= the host's, and the
+ * toolchain tag must equal the host's. Fields are only ever appended; struct_size tells the host
+ * which ones a plugin knows.
+ *
+ * OWNERSHIP: every pointer in the descriptor points to storage with static duration inside the
+ * plugin; the host never frees any of it. */
+#ifndef STRATA_PLUGIN_ABI_H
+#define STRATA_PLUGIN_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Incompatible changes bump the major; the entry symbol name changes with it. */
+#define STRATA_PLUGIN_ABI_MAJOR 1
+/** Compatible additions (appended descriptor fields) bump the minor. */
+#define STRATA_PLUGIN_ABI_MINOR 0
+
+#define STRATA_PLUGIN_STR2(x) #x
+#define STRATA_PLUGIN_STR(x) STRATA_PLUGIN_STR2(x)
+#define STRATA_PLUGIN_CAT2(a, b) a##b
+#define STRATA_PLUGIN_CAT(a, b) STRATA_PLUGIN_CAT2(a, b)
+
+/** The entry function's identifier: strata_plugin_v<ABI major>. */
+#define STRATA_PLUGIN_ENTRY STRATA_PLUGIN_CAT(strata_plugin_v, STRATA_PLUGIN_ABI_MAJOR)
+/** The entry function's symbol name as a string. */
+#define STRATA_PLUGIN_ENTRY_NAME STRATA_PLUGIN_STR(STRATA_PLUGIN_ENTRY)
+/** Every entry of any ABI major starts with this prefix (used to explain a major mismatch). */
+#define STRATA_PLUGIN_ENTRY_PREFIX "strata_plugin_v"
+/** Prefix of the toolchain marker symbol a plugin exports next to its entry. */
+#define STRATA_TOOLCHAIN_SYMBOL_PREFIX "strata_toolchain_"
+
+/** Registration callback. `registrar` is a `strata::Registrar*` (C++). Returns 0 on success,
+ *  non-zero when the plugin could not register; the host then reads nothing else from it. */
+typedef int (*strata_plugin_register_fn)(void* registrar);
+
+/** The constant descriptor returned by the entry. */
+typedef struct strata_plugin_descriptor {
+  uint32_t abi_major;   /**< STRATA_PLUGIN_ABI_MAJOR the plugin was built with */
+  uint32_t abi_minor;   /**< STRATA_PLUGIN_ABI_MINOR the plugin was built with */
+  uint32_t struct_size; /**< sizeof(strata_plugin_descriptor) as the plugin saw it */
+  uint32_t reserved;    /**< zero */
+  const char* toolchain; /**< toolchain tag, e.g. "gcc/libstdc++/cxx11/boost-1_81" */
+  const char* type;      /**< plugin type, e.g. "strata.snapshotter.v1" */
+  const char* id;        /**< plugin id, unique within its type */
+  const char* version;   /**< the plugin's own version, free-form */
+  const char* const* requires_list; /**< NULL-terminated list of "type.id" or "type.*" or "*" */
+  strata_plugin_register_fn register_fn; /**< called once, after the handshake passed */
+} strata_plugin_descriptor;
+
+/** Signature of the entry. */
+typedef const strata_plugin_descriptor* (*strata_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,75 @@
+#pragma once
+/// \file
+/// Differ: the interface of strata.differ.v1 plugins (Applier + Comparer).
+///
+/// The diff service tries differs in configured order and moves on to the next one only when a
+/// differ returns NotImplemented, so a differ must return NotImplemented (and nothing else) for
+/// mounts or media types it does not handle, and must not have changed anything when it does.
+
+#include "strata/plugin/descriptor.hpp"
+#include "strata/plugin/instance.hpp"
+#include "strata/plugin/mount.hpp"
+#include "strata/plugin/snapshot.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+/// Options of Applier::apply.
+struct ApplyOptions {
+  /// Expected digest of the uncompressed layer (the diff ID); empty: not checked.
+  std::string diff_id;
+  /// syncfs(2) the target filesystem after applying, before returning.
+  bool sync_fs = false;
+  /// Opaque per-processor payloads, keyed by stream processor id.
+  std::map<std::string, std::string> processor_payloads;
+};
+
+/// Applies a layer blob onto mounts.
+class Applier {
+public:
+  virtual ~Applier();
+  /// Applies the content `desc` points at onto the filesystem described by `mounts` and returns
+  /// the descriptor of the uncompressed stream that was applied (media type layer tar, size and
+  /// digest of the uncompressed bytes).
+  /// Errors: NotImplemented (mount type or media type not handled; nothing changed);
+  /// NotFound (blob missing); InvalidArgument (corrupt or hostile archive);
+  /// FailedPrecondition (diff_id mismatch); Internal/Unavailable otherwise.
+  virtual Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
+                                   const ApplyOptions& opts) = 0;
+};
+
+/// Options of Comparer::compare.
+struct CompareOptions {
+  /// Media type of the blob to write; empty: layer tar+gzip.
+  std::string media_type;
+  /// Content store ingest reference; empty: a random one.
+  std::string reference;
+  /// Labels of the written blob.
+  Labels labels;
+  /// Clamp newer timestamps of regular entries to this time (whiteouts keep their own).
+  std::optional<Timestamp> source_date_epoch;
+};
+
+/// Computes the difference between two filesystems as a layer blob.
+class Comparer {
+public:
+  virtual ~Comparer();
+  /// Writes the changes from `lower` to `upper` as a layer into the content store and returns its
+  /// descriptor.
+  /// Errors: NotImplemented (mount or media type not handled); Internal otherwise.
+  virtual Result<Descriptor> compare(const std::vector<Mount>& lower,
+                                     const std::vector<Mount>& upper,
+                                     const CompareOptions& opts) = 0;
+};
+
+/// A differ does both.
+class Differ : public Instance, public Applier, public Comparer {
+public:
+  ~Differ() override;
+};
+
+} // namespace strata

@@ -1,0 +1,25 @@
+// Out-of-line virtual destructors ("key functions") of every SDK interface. Defining them here,
+// in the one shared SDK library, gives each interface a single vtable and type_info for the whole
+// process, so dynamic_cast and exceptions behave across plugins loaded with RTLD_LOCAL.
+
+#include "strata/plugin/content.hpp"
+#include "strata/plugin/differ.hpp"
+#include "strata/plugin/registration.hpp"
+#include "strata/plugin/snapshotter.hpp"
+
+namespace strata {
+
+Instance::~Instance() = default;
+Status Instance::close() { return {}; }
+InitContext::~InitContext() = default;
+Registrar::~Registrar() = default;
+Snapshotter::~Snapshotter() = default;
+Status Snapshotter::cleanup() { return not_implemented("this snapshotter has nothing to clean up"); }
+Applier::~Applier() = default;
+Comparer::~Comparer() = default;
+Differ::~Differ() = default;
+ReaderAt::~ReaderAt() = default;
+ContentWriter::~ContentWriter() = default;
+ContentStore::~ContentStore() = default;
+
+} // namespace strata
