@@ -1,0 +1,136 @@
+// The SDK's value types: one JSON conversion each, round trips and helpful errors.
+#include "strata/plugin/sdk.hpp"
+#include "strata/plugin/plugin_record.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace strata;
+
+namespace {
+
+template <class T> T round_trip(const T& v) {
+  auto text = json::serialize(json::value_from(v));
+  auto parsed = parse_json(text, "test");
+  EXPECT_TRUE(parsed.ok());
+  auto back = from_json<T>(*parsed, "test");
+  EXPECT_TRUE(back.ok()) << (back ? "" : back.error().to_string());
+  return *back;
+}
+
+TEST(Json, MountRoundTrip) {
+  Mount m{"overlay", "overlay", "", {"lowerdir=/a:/b", "upperdir=/u", "workdir=/w", "index=off"}};
+  EXPECT_EQ(round_trip(m), m);
+  auto v = json::value_from(m);
+  EXPECT_EQ(v.at("type").as_string(), "overlay");
+  EXPECT_EQ(v.at("options").as_array().size(), 4u);
+}
+
+TEST(Json, MountOptionalFields) {
+  auto m = from_json<Mount>(json::parse(R"({"type":"bind","source":"/x"})"), "mount");
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->options.empty());
+  auto bad = from_json<Mount>(json::parse(R"({"source":"/x"})"), "mount");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+  EXPECT_NE(bad.error().message().find("type"), std::string::npos);
+}
+
+TEST(Json, DescriptorUsesOciFieldNames) {
+  Descriptor d{media_type::layer_tar_gzip, "sha256:" + std::string(64, 'a'), 1234, {{"k", "v"}}};
+  auto v = json::value_from(d);
+  EXPECT_EQ(v.at("mediaType").as_string(), media_type::layer_tar_gzip);
+  EXPECT_EQ(v.at("size").as_int64(), 1234);
+  EXPECT_EQ(round_trip(d), d);
+}
+
+TEST(Json, InfoRoundTripKeepsNanosecondsInUtc) {
+  Info i;
+  i.kind = Kind::Committed;
+  i.name = "sha256:abc";
+  i.parent = "p";
+  i.labels = {{"strata/snapshot.ref", "x"}};
+  i.created = Timestamp{} + std::chrono::seconds(1'700'000'000) + std::chrono::nanoseconds(123);
+  i.updated = i.created + std::chrono::seconds(5);
+  auto v = json::value_from(i);
+  EXPECT_EQ(v.at("kind").as_string(), "Committed");
+  EXPECT_EQ(v.at("created").as_string(), "2023-11-14T22:13:20.000000123Z");
+  EXPECT_EQ(round_trip(i), i);
+}
+
+TEST(Json, KindParsingIsCaseInsensitive) {
+  EXPECT_EQ(parse_kind("ACTIVE"), Kind::Active);
+  EXPECT_EQ(parse_kind("view"), Kind::View);
+  EXPECT_FALSE(parse_kind("frozen"));
+  auto bad = from_json<Info>(json::parse(R"({"kind":"frozen","name":"x"})"), "info");
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(Json, TimeParsing) {
+  EXPECT_TRUE(parse_time("2026-11-23T02:46:09Z"));
+  EXPECT_TRUE(parse_time("2026-11-23T02:46:09.5Z"));
+  EXPECT_FALSE(parse_time("2026-11-23 02:46:09Z"));
+  EXPECT_FALSE(parse_time("2026-11-23T02:46:09+01:00"));
+  EXPECT_EQ(format_time(*parse_time("2026-11-23T02:46:09.5Z")), "2026-11-23T02:46:09.500000000Z");
+}
+
+TEST(Json, UsageAndMetaAndPlatform) {
+  EXPECT_EQ(round_trip(Usage{10, 2}), (Usage{10, 2}));
+  Meta m{{Platform{"linux", "arm64", "v8"}}, {{"root", "/r"}}, {"rebase", "remap-ids"}};
+  EXPECT_EQ(round_trip(m), m);
+  EXPECT_EQ(Platform({"linux", "arm64", "v8"}).to_string(), "linux/arm64/v8");
+  auto p = parse_platform("linux/amd64");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->architecture, "amd64");
+  EXPECT_FALSE(parse_platform("linux").ok());
+  EXPECT_FALSE(parse_platform("linux//v8").ok());
+}
+
+TEST(Json, PluginRecordIsFlat) {
+  PluginRecord r;
+  r.type = plugin_type::snapshotter;
+  r.id = "overlayfs";
+  r.requires_list = {"strata.content.v1.*"};
+  r.meta.capabilities = {"rebase"};
+  r.status = PluginStatus::Skip;
+  r.reason = "no overlay";
+  r.file = "/x.so";
+  auto v = json::value_from(r);
+  EXPECT_EQ(v.at("status").as_string(), "skip");
+  EXPECT_EQ(v.at("capabilities").as_array().size(), 1u);
+  EXPECT_EQ(v.at("requires").as_array().size(), 1u);
+  EXPECT_EQ(round_trip(r), r);
+}
+
+TEST(Json, MalformedTextIsInvalidArgument) {
+  auto r = parse_json("{not json", "request body");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+  EXPECT_NE(r.error().message().find("request body"), std::string::npos);
+}
+
+TEST(Errors, CodesHaveNamesAndStatuses) {
+  EXPECT_EQ(to_string(Code::NotFound), "NotFound");
+  EXPECT_EQ(parse_code("FailedPrecondition"), Code::FailedPrecondition);
+  EXPECT_FALSE(parse_code("Nope"));
+  EXPECT_EQ(http_status(Code::NotFound), 404);
+  EXPECT_EQ(http_status(Code::AlreadyExists), 409);
+  EXPECT_EQ(http_status(Code::InvalidArgument), 400);
+  EXPECT_EQ(http_status(Code::NotImplemented), 501);
+  for (int c = 0; c <= 16; ++c)
+    EXPECT_EQ(parse_code(to_string(static_cast<Code>(c))), static_cast<Code>(c));
+  Error e(Code::NotFound, "snapshot x");
+  EXPECT_EQ(e.wrap("stat").to_string(), "NotFound: stat: snapshot x");
+}
+
+TEST(InitResultTest, ThreeOutcomes) {
+  struct Dummy : Instance {};
+  InitResult ok = std::make_shared<Dummy>();
+  EXPECT_TRUE(ok.ok());
+  InitResult err = not_found("x");
+  EXPECT_TRUE(err.failed());
+  auto skip = InitResult::skip("no btrfs");
+  EXPECT_TRUE(skip.skipped());
+  EXPECT_EQ(skip.skip_reason(), "no btrfs");
+}
+
+} // namespace
