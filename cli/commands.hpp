@@ -1,0 +1,38 @@
+#pragma once
+// Wiring shared by the CLI's commands: global options, exit codes and error reporting.
+
+#include "strata/plugin/error.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace strata::cli {
+
+/// Exit codes scripts can branch on.
+enum ExitCode : int {
+  exit_ok = 0,    ///< done
+  exit_error = 1, ///< the operation failed (message on stderr)
+  exit_usage = 2, ///< the command line is wrong
+};
+
+/// Options of the `strata` command itself, seen by every subcommand.
+struct Globals {
+  std::string address; ///< stratad's socket
+};
+
+/// Where a command's callback leaves its exit code for main().
+struct Outcome {
+  int exit_code = exit_ok;
+};
+
+/// Prints "strata: error: <Code>: <message>" on stderr; returns exit_error.
+int report(const Error& error);
+
+/// `strata plugins` (alias `plugin`): `ls` and `inspect`.
+void add_plugins_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
+/// `strata plugin inspect FILE.so`, added under `plugins`.
+void add_inspect_command(CLI::App& plugins, Outcome& outcome);
+
+} // namespace strata::cli

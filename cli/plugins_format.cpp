@@ -1,0 +1,128 @@
+#include "plugins_format.hpp"
+
+#include "table.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+
+namespace strata::cli {
+namespace {
+
+constexpr std::array<std::string_view, 3> filter_fields = {"type", "id", "status"};
+constexpr std::string_view filter_form =
+    "expected FIELD==VALUE or FIELD!=VALUE, FIELD one of type, id, status, e.g. "
+    "type==strata.snapshotter.v1 or status!=ok";
+
+std::string_view field_of(const PluginRecord& r, std::string_view field) {
+  if (field == "type")
+    return r.type;
+  if (field == "id")
+    return r.id;
+  return to_string(r.status);
+}
+
+// A label column wide enough for the longest label, so the values line up.
+constexpr std::size_t label_width = 14;
+
+void add_field(std::string& out, std::string_view label, std::string_view value) {
+  out += fmt::format("{:<{}}{}\n", std::string(label) + ":", label_width, value);
+}
+
+// Several values: the first on the label's line, the others aligned under it.
+void add_list(std::string& out, std::string_view label, const std::vector<std::string>& values) {
+  if (values.empty())
+    return add_field(out, label, "-");
+  add_field(out, label, values.front());
+  for (std::size_t i = 1; i < values.size(); ++i)
+    out += fmt::format("{:<{}}{}\n", "", label_width, values[i]);
+}
+
+} // namespace
+
+Result<PluginFilter> parse_plugin_filter(std::string_view text) {
+  PluginFilter filter;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto part = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    auto op = part.find_first_of("=!");
+    bool ok = op != std::string_view::npos && op + 1 < part.size() && part[op + 1] == '=';
+    if (ok) {
+      PluginFilter::Condition c{std::string(part.substr(0, op)), part[op] == '=',
+                                std::string(part.substr(op + 2))};
+      ok = std::find(filter_fields.begin(), filter_fields.end(), c.field) != filter_fields.end() &&
+           !c.value.empty();
+      if (ok)
+        filter.conditions.push_back(std::move(c));
+    }
+    if (!ok)
+      return invalid_argument(fmt::format("filter \"{}\": condition \"{}\" is not understood; {}",
+                                          text, part, filter_form));
+    if (comma == std::string_view::npos)
+      break;
+    start = comma + 1;
+  }
+  return filter;
+}
+
+bool matches(const std::vector<PluginFilter>& filters, const PluginRecord& record) {
+  if (filters.empty())
+    return true;
+  return std::any_of(filters.begin(), filters.end(), [&](const PluginFilter& f) {
+    return std::all_of(f.conditions.begin(), f.conditions.end(), [&](const auto& c) {
+      return (field_of(record, c.field) == c.value) == c.equal;
+    });
+  });
+}
+
+std::string platforms_cell(const Meta& meta) {
+  if (meta.platforms.empty())
+    return "-";
+  std::vector<std::string> names;
+  for (const auto& p : meta.platforms)
+    names.push_back(p.to_string());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return fmt::format("{}", fmt::join(names, ","));
+}
+
+std::string plugins_table(const std::vector<PluginRecord>& records) {
+  Table table({"TYPE", "ID", "PLATFORMS", "STATUS"});
+  for (const auto& r : records)
+    table.add_row({r.type, r.id, platforms_cell(r.meta), std::string(to_string(r.status))});
+  return table.render();
+}
+
+std::string plugins_detailed(const std::vector<PluginRecord>& records) {
+  std::string out;
+  for (const auto& r : records) {
+    if (!out.empty())
+      out += '\n';
+    add_field(out, "Type", r.type);
+    add_field(out, "ID", r.id);
+    add_field(out, "Version", r.version.empty() ? "-" : r.version);
+    add_list(out, "Requires", r.requires_list);
+    add_field(out, "Platforms", platforms_cell(r.meta));
+    std::vector<std::string> exports;
+    for (const auto& [key, value] : r.meta.exports)
+      exports.push_back(key + "=" + value);
+    add_list(out, "Exports", exports);
+    add_field(out, "Capabilities",
+              r.meta.capabilities.empty()
+                  ? std::string("-")
+                  : fmt::format("{}", fmt::join(r.meta.capabilities, ", ")));
+    add_field(out, "Status", to_string(r.status));
+    if (r.status != PluginStatus::Ok) {
+      add_field(out, "Reason", r.reason.empty() ? "-" : r.reason);
+      if (!r.error_code.empty())
+        add_field(out, "Error code", r.error_code);
+    }
+    add_field(out, "File", r.file.empty() ? "-" : r.file);
+  }
+  return out;
+}
+
+} // namespace strata::cli

@@ -1,0 +1,195 @@
+#include "api/connection.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace strata::host::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+// Headers are small in this API (no cookies, no auth tokens); 16 KiB leaves room for long
+// snapshot keys in the target while bounding what one client can make us buffer.
+constexpr std::uint32_t header_limit = 16 * 1024;
+
+// After refusing a request whose body is still arriving, the rest of it is read and dropped
+// for this long so the client sees the error response instead of a broken pipe.
+constexpr auto linger_time = std::chrono::seconds(5);
+
+bool is_http_error(const beast::error_code& ec) {
+  return ec.category() == beast::http::make_error_code(http::error::bad_method).category();
+}
+
+} // namespace
+
+Connection::Connection(Socket socket, const Router& router, ConnectionLimits limits)
+    : stream_(std::move(socket)), router_(router), limits_(limits) {}
+
+void Connection::start() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+}
+
+void Connection::shutdown() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
+    if (self->idle_)
+      self->close();
+  });
+}
+
+void Connection::read_header() {
+  if (stopping_)
+    return close();
+  parser_.emplace();
+  parser_->header_limit(header_limit);
+  // No limit while reading the header: the parser would refuse a large Content-Length without
+  // saying how large; on_header() checks it and sets the limit for the body.
+  parser_->body_limit(boost::none);
+  idle_ = true;
+  stream_.expires_after(limits_.idle_timeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+void Connection::on_header(beast::error_code ec) {
+  idle_ = false;
+  if (ec)
+    return on_read_error(ec);
+  // A declared length over the limit is refused before reading any of the body.
+  if (auto length = parser_->content_length(); length && *length > limits_.max_body_bytes)
+    return reject(Error(Code::ResourceExhausted,
+                        fmt::format("request body of {} bytes exceeds the limit of {} bytes "
+                                    "([api] max_body_bytes)",
+                                    *length, limits_.max_body_bytes)),
+                  413);
+  // Chunked bodies have no declared length: the parser enforces the limit as they arrive.
+  parser_->body_limit(limits_.max_body_bytes);
+  // curl and other clients wait for "100 Continue" before sending a large body.
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    interim_.emplace(http::status::continue_, parser_->get().version());
+    stream_.expires_after(limits_.idle_timeout);
+    return http::async_write(stream_, *interim_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec)
+                                 return self->close();
+                               self->read_body();
+                             });
+  }
+  read_body();
+}
+
+void Connection::read_body() {
+  stream_.expires_after(limits_.idle_timeout);
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+}
+
+void Connection::on_body(beast::error_code ec) {
+  if (ec)
+    return on_read_error(ec);
+  answer();
+}
+
+void Connection::on_read_error(beast::error_code ec) {
+  // The client left, went quiet too long, or the server is stopping: nothing to answer.
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted || !is_http_error(ec))
+    return close();
+  if (ec == http::error::body_limit)
+    return reject(Error(Code::ResourceExhausted,
+                        fmt::format("request body exceeds the limit of {} bytes ([api] "
+                                    "max_body_bytes)",
+                                    limits_.max_body_bytes)),
+                  413);
+  if (ec == http::error::header_limit)
+    return reject(invalid_argument(fmt::format("request header exceeds {} bytes", header_limit)),
+                  400);
+  reject(invalid_argument("malformed HTTP request: " + ec.message()), 400);
+}
+
+void Connection::answer() {
+  auto message = parser_->release();
+  bool keep_alive = message.keep_alive();
+  // The target lives in the header's storage, so it is copied before the header moves.
+  std::string target(message.target());
+  auto request =
+      make_request(message.method(), target, std::move(message.base()), std::move(message.body()));
+  if (!request)
+    return send(Response::error(request.error()), keep_alive);
+  auto response = router_.dispatch(*request);
+  spdlog::debug("api: {} {} -> {}", http::to_string(request->method), request->path,
+                response.status);
+  send(std::move(response), keep_alive);
+}
+
+void Connection::send(Response response, bool keep_alive) {
+  auto& out = response_.emplace(static_cast<http::status>(response.status), 11);
+  out.set(http::field::server, "stratad");
+  out.set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers)
+    out.set(name, value);
+  if (response.status != 204 && response.status != 304)
+    out.body() = response.raw_body ? std::move(*response.raw_body)
+                                   // A trailing newline so that curl output ends its line.
+                                   : json::serialize(response.body) + "\n";
+  out.keep_alive(keep_alive && !stopping_);
+  out.prepare_payload();
+  stream_.expires_after(limits_.idle_timeout);
+  http::async_write(stream_, out,
+                    [self = shared_from_this(), keep = out.keep_alive()](
+                        beast::error_code ec, std::size_t) { self->on_written(ec, keep); });
+}
+
+void Connection::on_written(beast::error_code ec, bool keep_alive) {
+  response_.reset();
+  if (ec)
+    return close();
+  if (!keep_alive)
+    return linger();
+  read_header();
+}
+
+void Connection::reject(const Error& error, int status) {
+  spdlog::debug("api: refusing a request: {}", error.to_string());
+  // The rest of the request is unread, so the connection cannot serve another one.
+  send(Response::error(error, status), false);
+}
+
+// Half-closes and drains what the client still sends, so that a client blocked writing a body
+// we refused gets to read our response rather than EPIPE.
+void Connection::linger() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(Socket::shutdown_send, ignored);
+  stream_.expires_after(linger_time);
+  auto drain = std::make_shared<std::array<char, 16 * 1024>>();
+  struct Drainer {
+    std::shared_ptr<Connection> self;
+    std::shared_ptr<std::array<char, 16 * 1024>> buf;
+    void operator()(beast::error_code ec, std::size_t) {
+      if (ec)
+        return self->close();
+      self->stream_.async_read_some(asio::buffer(*buf), std::move(*this));
+    }
+  };
+  Drainer{shared_from_this(), drain}({}, 0);
+}
+
+void Connection::close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(Socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+} // namespace strata::host::api

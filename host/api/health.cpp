@@ -1,0 +1,11 @@
+#include "api/router.hpp"
+
+namespace strata::host::api {
+
+void add_health_route(Router& router) {
+  router.add(http::verb::get, "/v1/health", [](const Request&) {
+    return Response::json(json::object{{"status", "ok"}});
+  });
+}
+
+} // namespace strata::host::api

@@ -1,0 +1,35 @@
+#include "api/response.hpp"
+
+namespace strata::host::api {
+
+Response Response::json(json::value body, int status) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::error(const Error& error) {
+  return Response::error(error, http_status(error.code()));
+}
+
+Response Response::error(const Error& error, int status) {
+  return json(json::object{{"code", to_string(error.code())}, {"message", error.message()}},
+              status);
+}
+
+Response Response::from(Result<json::value> result, int status) {
+  if (!result)
+    return error(result.error());
+  return json(std::move(*result), status);
+}
+
+Response Response::raw(std::string body, std::string content_type, int status) {
+  Response r;
+  r.status = status;
+  r.raw_body = std::move(body);
+  r.content_type = std::move(content_type);
+  return r;
+}
+
+} // namespace strata::host::api

@@ -1,0 +1,33 @@
+#pragma once
+// What a handler returns: a status and a JSON document, or a raw body with its content type.
+
+#include "strata/plugin/json.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace strata::host::api {
+
+struct Response {
+  /// A JSON document with `status`.
+  static Response json(json::value body, int status = 200);
+  /// {"code": "NotFound", "message": "..."} with the status that fits the code.
+  static Response error(const Error& error);
+  /// Like error(e) with a status chosen by the caller (e.g. 413 for a body over the limit).
+  static Response error(const Error& error, int status);
+  /// The value of `result` with `status`, or its error.
+  static Response from(Result<json::value> result, int status = 200);
+  /// A body that is not JSON (e.g. a blob), sent as is.
+  static Response raw(std::string body, std::string content_type, int status = 200);
+
+  int status = 200;
+  json::value body;                    ///< serialised when raw_body is not set
+  std::optional<std::string> raw_body; ///< sent as is with content_type
+  std::string content_type = "application/json";
+  /// Headers beyond Content-Type and Content-Length, e.g. {"Allow", "GET, POST"}.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+} // namespace strata::host::api
