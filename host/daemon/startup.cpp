@@ -1,0 +1,60 @@
+#include "daemon/startup.hpp"
+
+#include "strata/registry/graph.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+namespace strata::host {
+
+std::vector<FileOutcome> load_plugins(const Config& cfg) {
+  return load_plugin_dirs(cfg.plugin_dirs, registry::Registry::instance());
+}
+
+std::vector<std::pair<std::string, std::string>> plugin_defaults() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : registry::Registry::instance().entries())
+    out.emplace_back(e.registration.uri(), e.registration.config_defaults);
+  return out;
+}
+
+void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outcomes,
+                        std::chrono::milliseconds init_timeout, PluginSet& set) {
+  std::set<std::string> disabled(cfg.disabled_plugins.begin(), cfg.disabled_plugins.end());
+  auto nodes = registry::graph(registry::Registry::instance().entries(), disabled);
+  PluginSetOptions options;
+  options.root = cfg.root;
+  options.state = cfg.state;
+  options.address = cfg.api.address;
+  options.init_timeout = init_timeout;
+  options.config_for = [&cfg](const Registration& r) {
+    return plugin_config(cfg, r.uri(), r.config_defaults);
+  };
+  set.initialise(nodes, options);
+  set.add_file_failures(outcomes);
+}
+
+std::vector<std::string> required_plugin_problems(const Config& cfg, const PluginSet& set) {
+  std::set<std::string> disabled(cfg.disabled_plugins.begin(), cfg.disabled_plugins.end());
+  std::vector<std::string> problems;
+  for (const auto& uri : cfg.required_plugins) {
+    const PluginRecord* r = set.find(uri);
+    if (disabled.count(uri)) {
+      problems.push_back(fmt::format("required plugin {} is disabled in disabled_plugins; remove "
+                                     "it from one of the two lists",
+                                     uri));
+    } else if (!r) {
+      problems.push_back(fmt::format("required plugin {} is not loaded: no file in the plugin "
+                                     "directories ({}) provides it",
+                                     uri, fmt::join(cfg.plugin_dirs, ", ")));
+    } else if (r->status != PluginStatus::Ok) {
+      problems.push_back(fmt::format("required plugin {} {}: {}", uri,
+                                     r->status == PluginStatus::Skip ? "was skipped" : "failed",
+                                     r->reason));
+    }
+  }
+  return problems;
+}
+
+} // namespace strata::host

@@ -1,0 +1,28 @@
+#pragma once
+// Loading and initialising every plugin for a config: shared by the daemon and the config
+// commands (which need the registrations for plugin defaults).
+
+#include "config/config.hpp"
+#include "daemon/plugin_set.hpp"
+#include "loader/loader.hpp"
+
+#include <chrono>
+#include <vector>
+
+namespace strata::host {
+
+/// Loads every plugin file of cfg.plugin_dirs into the registry singleton.
+std::vector<FileOutcome> load_plugins(const Config& cfg);
+
+/// (uri, config defaults TOML) of every registration, in registration order.
+std::vector<std::pair<std::string, std::string>> plugin_defaults();
+
+/// Orders the registered plugins and initialises them into `set`.
+void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outcomes,
+                        std::chrono::milliseconds init_timeout, PluginSet& set);
+
+/// The reasons required plugins are not ok (missing, disabled, skipped, failed); empty when all
+/// are ok.
+std::vector<std::string> required_plugin_problems(const Config& cfg, const PluginSet& set);
+
+} // namespace strata::host
