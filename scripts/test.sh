@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs every test twice: a normal build (build/) and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/). Ends with one line
+# "N passed, N failed, N skipped" summed over both runs from meson's test logs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh || exit 1
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/strata-ccache}"
+export PATH="/usr/lib/ccache:$PATH"
+
+configure() { # dir, extra meson args...
+  local dir=$1
+  shift
+  if [[ -f $dir/build.ninja ]]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+status=0
+run_suite() { # dir, label
+  local dir=$1 label=$2
+  echo "== $label: build ($dir)"
+  if ! ninja -C "$dir"; then
+    echo "== $label: build failed"
+    status=1
+    return
+  fi
+  echo "== $label: test"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+}
+
+configure build || exit 1
+run_suite build "default"
+# ASan/UBSan: -b_lundef=false because sanitizer runtimes are linked into executables only.
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run_suite build-asan "asan+ubsan"
+
+python3 scripts/test_summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+exit $status
