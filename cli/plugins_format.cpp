@@ -92,7 +92,9 @@ std::string platforms_cell(const Meta& meta) {
 std::string plugins_table(const std::vector<PluginRecord>& records) {
   Table table({"TYPE", "ID", "PLATFORMS", "STATUS"});
   for (const auto& r : records)
-    table.add_row({r.type, r.id, platforms_cell(r.meta), std::string(to_string(r.status))});
+    // A file refused before its descriptor was read has no type yet.
+    table.add_row({r.type.empty() ? "-" : r.type, r.id, platforms_cell(r.meta),
+                   std::string(to_string(r.status))});
   return table.render();
 }
 
@@ -101,7 +103,7 @@ std::string plugins_detailed(const std::vector<PluginRecord>& records) {
   for (const auto& r : records) {
     if (!out.empty())
       out += '\n';
-    add_field(out, "Type", r.type);
+    add_field(out, "Type", r.type.empty() ? "-" : r.type);
     add_field(out, "ID", r.id);
     add_field(out, "Version", r.version.empty() ? "-" : r.version);
     add_list(out, "Requires", r.requires_list);
