@@ -1,0 +1,344 @@
+// hello: a small but complete snapshotter, built out of tree against the installed strata SDK.
+//
+// Snapshots live in memory (a map guarded by a mutex); each active or view snapshot gets a
+// directory <root>/snapshots/<n> that its bind mount exposes. Directories are numbered, never
+// named after keys, because keys may contain '/' and spaces. A snapshot prepared on a parent starts
+// as a copy of the parent's directory, and commit keeps the active directory as the committed
+// data. Nothing survives a restart of stratad: the point is to show the SDK, not durability.
+//
+// Build: make (see README.md). Drop strata-snapshotter-hello.so into a plugin directory.
+
+#include <strata/plugin/sdk.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// One snapshot: what stat reports, plus the directory holding its data.
+struct Entry {
+  strata::Info info;
+  fs::path dir;
+  strata::Usage usage; // recorded at commit; unused for active and view snapshots
+};
+
+// Size and inode count of a directory tree. Errors are skipped rather than reported: usage is
+// advisory, and a file removed while we walk must not fail the call.
+strata::Usage measure(const fs::path& dir) {
+  strata::Usage u;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    ++u.inodes;
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      auto size = it->file_size(size_ec);
+      if (!size_ec)
+        u.size += static_cast<std::int64_t>(size);
+    }
+  }
+  return u;
+}
+
+class Hello final : public strata::Snapshotter {
+public:
+  static constexpr strata::PluginSpec spec{
+      .type = strata::plugin_type::snapshotter,
+      .id = "hello",
+      .version = "0.1.0",
+      // Every key of the plugin's section with its default; the operator may override them in
+      // [plugins."strata.snapshotter.v1.hello"].
+      .config = "greeting = \"hello\"\n",
+  };
+
+  static strata::InitResult init(strata::InitContext& ic) {
+    std::string greeting = "hello";
+    if (auto it = ic.config().find("greeting"); it != ic.config().end() && it->value().is_string())
+      greeting = std::string(it->value().get_string());
+
+    // The host hands out the path but does not create it: a plugin picks its own mode. 0700,
+    // because snapshot contents are container filesystems that other users must not read.
+    fs::path snapshots = fs::path(ic.root()) / "snapshots";
+    std::error_code ec;
+    fs::create_directories(snapshots, ec);
+    if (ec)
+      return strata::unavailable("hello: cannot create " + snapshots.string() + ": " +
+                                 ec.message());
+    fs::permissions(ic.root(), fs::perms::owner_all, ec);
+
+    ic.meta().platforms.push_back(strata::Platform::host());
+    ic.meta().exports["greeting"] = greeting;
+    return std::make_shared<Hello>(std::move(snapshots));
+  }
+
+  explicit Hello(fs::path snapshots) : snapshots_(std::move(snapshots)) {}
+
+  strata::Result<strata::Info> stat(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+      return missing(key);
+    return it->second.info;
+  }
+
+  strata::Result<strata::Info> update(const strata::Info& info,
+                                      const std::vector<std::string>& fieldpaths) override {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(info.name);
+    if (it == entries_.end())
+      return missing(info.name);
+    // Check every path before changing anything, so a bad one leaves the snapshot untouched.
+    for (const auto& path : fieldpaths)
+      if (path != "labels" && !path.starts_with("labels."))
+        return strata::invalid_argument("hello: cannot update field \"" + path +
+                                        "\": only labels are mutable");
+    strata::Labels& labels = it->second.info.labels;
+    bool replace_all = fieldpaths.empty() || std::find(fieldpaths.begin(), fieldpaths.end(),
+                                                       "labels") != fieldpaths.end();
+    if (replace_all) {
+      labels.clear();
+      for (const auto& [k, v] : info.labels)
+        if (!v.empty())
+          labels[k] = v;
+    }
+    for (const auto& path : fieldpaths) {
+      if (path == "labels")
+        continue;
+      std::string k = path.substr(std::string_view("labels.").size());
+      auto v = info.labels.find(k);
+      if (v == info.labels.end() || v->second.empty())
+        labels.erase(k);
+      else
+        labels[k] = v->second;
+    }
+    it->second.info.updated = now();
+    return it->second.info;
+  }
+
+  strata::Result<strata::Usage> usage(const std::string& key) override {
+    fs::path dir;
+    {
+      std::lock_guard lock(mu_);
+      auto it = entries_.find(key);
+      if (it == entries_.end())
+        return missing(key);
+      switch (it->second.info.kind) {
+      case strata::Kind::Committed:
+        return it->second.usage;
+      case strata::Kind::View:
+        return strata::Usage{};
+      default:
+        dir = it->second.dir;
+      }
+    }
+    // Measured without the lock: walking a large tree must not stall every other call.
+    return measure(dir);
+  }
+
+  strata::Result<std::vector<strata::Mount>> mounts(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+      return missing(key);
+    if (it->second.info.kind == strata::Kind::Committed)
+      return strata::failed_precondition("hello: snapshot \"" + key +
+                                         "\" is committed; committed snapshots have no mounts");
+    return mounts_of(it->second);
+  }
+
+  strata::Result<std::vector<strata::Mount>> prepare(const std::string& key,
+                                                     const std::string& parent,
+                                                     const strata::SnapshotOptions& opts) override {
+    return create(strata::Kind::Active, key, parent, opts);
+  }
+
+  strata::Result<std::vector<strata::Mount>> view(const std::string& key, const std::string& parent,
+                                                  const strata::SnapshotOptions& opts) override {
+    return create(strata::Kind::View, key, parent, opts);
+  }
+
+  strata::Status commit(const std::string& name, const std::string& key,
+                        const strata::SnapshotOptions& opts) override {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+      return missing(key);
+    if (it->second.info.kind != strata::Kind::Active)
+      return strata::failed_precondition(
+          "hello: snapshot \"" + key + "\" is " +
+          (it->second.info.kind == strata::Kind::View ? "a view" : "committed") +
+          "; only active snapshots can be committed");
+    if (entries_.contains(name))
+      return strata::already_exists("hello: snapshot \"" + name + "\" already exists");
+    // hello does not declare the "rebase" capability: only the parent it already has is accepted.
+    if (!opts.parent.empty() && opts.parent != it->second.info.parent)
+      return strata::invalid_argument("hello: cannot commit \"" + key + "\" onto parent \"" +
+                                      opts.parent + "\": rebase is not supported");
+
+    Entry committed = std::move(it->second);
+    entries_.erase(it);
+    committed.info.kind = strata::Kind::Committed;
+    committed.info.name = name;
+    committed.info.labels = without_empty(opts.labels);
+    committed.info.created = committed.info.updated = now();
+    committed.usage = measure(committed.dir);
+    entries_.emplace(name, std::move(committed));
+    return {};
+  }
+
+  strata::Status remove(const std::string& key) override {
+    fs::path dir;
+    {
+      std::lock_guard lock(mu_);
+      auto it = entries_.find(key);
+      if (it == entries_.end())
+        return missing(key);
+      for (const auto& [child, e] : entries_)
+        if (e.info.parent == key)
+          return strata::failed_precondition("hello: cannot remove \"" + key + "\": snapshot \"" +
+                                             child + "\" is based on it");
+      dir = std::move(it->second.dir);
+      entries_.erase(it);
+    }
+    // The snapshot is gone once it leaves the map; a directory that fails to go now is found
+    // again by cleanup(), which removes every directory no snapshot owns.
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return {};
+  }
+
+  strata::Status walk(const strata::WalkFn& fn, const std::vector<std::string>& filters) override {
+    for (const auto& f : filters)
+      if (!f.empty())
+        return strata::invalid_argument("hello: filters not supported");
+    // Copy first and call fn without the lock, so fn may call back into this snapshotter.
+    std::vector<strata::Info> infos;
+    {
+      std::lock_guard lock(mu_);
+      infos.reserve(entries_.size());
+      for (const auto& [_, e] : entries_) // std::map keeps keys in byte order
+        infos.push_back(e.info);
+    }
+    for (const auto& info : infos)
+      if (auto st = fn(info); !st)
+        return st;
+    return {};
+  }
+
+  strata::Status cleanup() override {
+    std::vector<fs::path> orphans;
+    {
+      std::lock_guard lock(mu_);
+      std::error_code ec;
+      for (fs::directory_iterator it(snapshots_, ec), end; !ec && it != end; it.increment(ec)) {
+        bool owned = false;
+        for (const auto& [_, e] : entries_)
+          owned = owned || e.dir == it->path();
+        if (!owned)
+          orphans.push_back(it->path());
+      }
+      if (ec)
+        return strata::internal_error("hello: cannot list " + snapshots_.string() + ": " +
+                                      ec.message());
+    }
+    for (const auto& dir : orphans) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (ec)
+        return strata::internal_error("hello: cannot remove " + dir.string() + ": " + ec.message());
+    }
+    return {};
+  }
+
+private:
+  static strata::Timestamp now() { return std::chrono::system_clock::now(); }
+
+  static strata::Error missing(const std::string& key) {
+    return strata::not_found("hello: snapshot \"" + key + "\" does not exist");
+  }
+
+  // Labels never store empty values (see strata::Labels).
+  static strata::Labels without_empty(const strata::Labels& in) {
+    strata::Labels out;
+    for (const auto& [k, v] : in)
+      if (!v.empty())
+        out.emplace(k, v);
+    return out;
+  }
+
+  static std::vector<strata::Mount> mounts_of(const Entry& e) {
+    const char* access = e.info.kind == strata::Kind::View ? "ro" : "rw";
+    return {strata::Mount{"bind", e.dir.string(), "", {"rbind", access}}};
+  }
+
+  // prepare and view: the same checks, then a fresh numbered directory seeded from the parent.
+  // The parent is copied under the lock, which keeps its directory from being removed meanwhile;
+  // a real snapshotter would not hold a lock across I/O (overlayfs needs no copy at all).
+  strata::Result<std::vector<strata::Mount>> create(strata::Kind kind, const std::string& key,
+                                                    const std::string& parent,
+                                                    const strata::SnapshotOptions& opts) {
+    std::lock_guard lock(mu_);
+    if (key.empty())
+      return strata::invalid_argument("hello: the snapshot key must not be empty");
+    if (entries_.contains(key))
+      return strata::already_exists("hello: snapshot \"" + key + "\" already exists");
+    const Entry* base = nullptr;
+    if (!parent.empty()) {
+      auto p = entries_.find(parent);
+      if (p == entries_.end())
+        return strata::not_found("hello: parent \"" + parent + "\" does not exist");
+      if (p->second.info.kind != strata::Kind::Committed)
+        return strata::invalid_argument("hello: parent \"" + parent +
+                                        "\" is not committed; only committed snapshots can be "
+                                        "parents");
+      base = &p->second;
+    }
+
+    fs::path dir = snapshots_ / std::to_string(++next_);
+    std::error_code ec;
+    if (!fs::create_directory(dir, ec) || ec)
+      return strata::internal_error("hello: cannot create " + dir.string() + ": " +
+                                    (ec ? ec.message() : "it already exists"));
+    if (base) {
+      fs::copy(base->dir, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+      if (ec) {
+        // Leave nothing half-done: a snapshot that could not be seeded does not exist.
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+        return strata::internal_error("hello: cannot copy parent \"" + parent + "\" into " +
+                                      dir.string() + ": " + ec.message());
+      }
+    }
+
+    Entry e;
+    e.info.kind = kind;
+    e.info.name = key;
+    e.info.parent = parent;
+    e.info.labels = without_empty(opts.labels);
+    e.info.created = e.info.updated = now();
+    e.dir = std::move(dir);
+    auto mounts = mounts_of(e);
+    entries_.emplace(key, std::move(e));
+    return mounts;
+  }
+
+  const fs::path snapshots_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_; // keys and committed names share one key space
+  std::uint64_t next_ = 0;               // last directory number handed out
+};
+
+} // namespace
+
+STRATA_PLUGIN(Hello)

@@ -1,0 +1,106 @@
+"""The SDK as a third party uses it: install strata into a staging DESTDIR, build
+examples/hello-snapshotter from the installed copy with its Makefile and pkg-config (no access to
+the source tree), and load the result into stratad.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import unittest
+
+import harness as h
+
+HELLO_URI = "strata.snapshotter.v1.hello"
+
+
+class ExampleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One build for every test: installing and compiling is the slow part.
+        t = unittest.TestCase()
+        cls.workdir = tempfile.mkdtemp(prefix="strata-it-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.build = h.build_example(t, os.path.join(cls.workdir, "build"))
+
+    def start(self, extra_config=""):
+        workdir = h.make_workdir(self)
+        plugins = os.path.join(workdir, "plugins")
+        h.install_plugin(self.build.plugin, plugins)
+        config = h.write_config(os.path.join(workdir, "config.toml"), required=[HELLO_URI],
+                                extra=extra_config)
+        daemon = h.Daemon(self, workdir, plugin_dirs=[plugins], config=config).start()
+        daemon.wait_ready()
+        return daemon
+
+    def hello(self, daemon):
+        records = [r for r in h.plugins_json(self, daemon) if r["id"] == "hello"]
+        self.assertEqual(len(records), 1, records)
+        return records[0]
+
+    def test_built_only_against_the_installed_sdk(self):
+        self.assertIn(f"-I{self.build.destdir}", self.build.log)
+        self.assertNotIn(os.environ.get("SOURCE_ROOT", "/nonexistent") + "/plugin-api",
+                         self.build.log)
+
+    def test_exports_only_the_abi(self):
+        # -fvisibility=hidden: the entry and the toolchain marker are the plugin's interface.
+        nm = shutil.which("nm")
+        if not nm:
+            h.unavailable("`nm` (binutils) is not installed")
+        proc = h.run([nm, "-D", "--defined-only", self.build.plugin])
+        self.assertEqual(proc.returncode, 0, h.describe(proc))
+        strata = sorted(line.split()[-1] for line in proc.stdout.splitlines()
+                        if line.split()[-1].startswith("strata_"))
+        self.assertEqual(len(strata), 2, proc.stdout)
+        self.assertEqual(strata[0], "strata_plugin_v1")
+        self.assertTrue(strata[1].startswith("strata_toolchain_"), strata)
+
+    def test_loads_ok_with_default_config(self):
+        daemon = self.start()
+        r = self.hello(daemon)
+        self.assertEqual(r["status"], "ok", r)
+        self.assertEqual((r["type"], r["version"]), ("strata.snapshotter.v1", "0.1.0"))
+        self.assertEqual(r["exports"], {"greeting": "hello"})
+        self.assertEqual(len(r["platforms"]), 1, r)
+        self.assertEqual(r["platforms"][0]["os"], "linux")
+        self.assertEqual(r["file"], os.path.join(os.path.dirname(daemon.socket), "plugins",
+                                                 "strata-snapshotter-hello.so"))
+        # init created its own directory under the per-plugin root, with its own mode.
+        root = os.path.join(daemon.root, HELLO_URI)
+        self.assertTrue(os.path.isdir(os.path.join(root, "snapshots")), root)
+        self.assertEqual(os.stat(root).st_mode & 0o777, 0o700)
+        self.assertEqual(daemon.terminate(signal.SIGTERM), 0, daemon.describe())
+
+    def test_operator_config_reaches_the_plugin(self):
+        daemon = self.start(f'\n[plugins."{HELLO_URI}"]\ngreeting = "bonjour"\n')
+        self.assertEqual(self.hello(daemon)["exports"], {"greeting": "bonjour"})
+        self.assertEqual(daemon.terminate(signal.SIGTERM), 0, daemon.describe())
+
+    def test_unknown_plugin_key_is_refused(self):
+        # The plugin declared its keys; a typo in its section is an error with FILE:LINE:COL.
+        workdir = h.make_workdir(self)
+        plugins = os.path.join(workdir, "plugins")
+        h.install_plugin(self.build.plugin, plugins)
+        config = h.write_config(os.path.join(workdir, "config.toml"),
+                                extra=f'\n[plugins."{HELLO_URI}"]\ngreting = "typo"\n')
+        proc = h.run([h.stratad(), "config", "check", "--config", config, "--plugin-dir",
+                      plugins])
+        self.assertEqual(proc.returncode, 1, h.describe(proc))
+        self.assertRegex(proc.stderr, re.escape(config) + r":6:\d+", h.describe(proc))
+        self.assertIn("greting", proc.stderr)
+
+    def test_inspect(self):
+        proc = h.run([h.strata_cli(), "plugin", "inspect", self.build.plugin, "--json"])
+        self.assertEqual(proc.returncode, 0, h.describe(proc))
+        info = json.loads(proc.stdout)
+        self.assertTrue(info["loadable"], info)
+        self.assertEqual(info["descriptor"]["type"], "strata.snapshotter.v1")
+        self.assertEqual(info["descriptor"]["id"], "hello")
+        self.assertEqual(info["descriptor"]["toolchain"], info["host"]["toolchain_tag"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
