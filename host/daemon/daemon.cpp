@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -37,6 +39,20 @@ Status make_dir(const std::string& path, fs::perms mode, const char* what) {
 }
 
 void report(const Error& e) { std::cerr << "stratad: " << e.message() << "\n"; }
+
+// Until the API loop runs (and asio takes the signals over), SIGINT/SIGTERM only set this flag,
+// which plugin initialisation polls: a stop during a slow startup closes what was initialised
+// and exits cleanly instead of dying with the default action.
+std::atomic<bool> stop_requested{false};
+extern "C" void on_startup_signal(int) { stop_requested.store(true); }
+
+void catch_startup_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_startup_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 } // namespace
 
@@ -76,12 +92,18 @@ int run_daemon(const DaemonOptions& options) {
     }
   }
 
+  catch_startup_signals();
   auto outcomes = load_plugins(*cfg);
   PluginSet plugins;
   initialise_plugins(*cfg, outcomes,
                      std::chrono::milliseconds(
                          static_cast<long long>(options.plugin_init_timeout_seconds * 1000)),
-                     plugins);
+                     [] { return stop_requested.load(); }, plugins);
+  if (stop_requested.load()) {
+    spdlog::info("stratad: stop signal during startup; closing initialised plugins");
+    plugins.close_all();
+    return 0;
+  }
 
   if (auto problems = required_plugin_problems(*cfg, plugins); !problems.empty()) {
     for (const auto& p : problems)
@@ -116,6 +138,8 @@ int run_daemon(const DaemonOptions& options) {
     server.stop();
     io.stop();
   });
+  if (stop_requested.load()) // a signal between startup and the signal_set taking over
+    io.stop();
 
   std::size_t ok = 0, skipped = 0, failed = 0;
   for (const auto& r : plugins.records())

@@ -34,7 +34,8 @@ struct InitOutput {
 // Runs init on its own thread so that a plugin stuck in init cannot hang startup. On timeout
 // the thread is detached with shared ownership of everything it touches.
 Result<InitOutput> run_init(const InitFn& init, std::shared_ptr<HostInitContext> ic,
-                            std::chrono::milliseconds timeout) {
+                            std::chrono::milliseconds timeout,
+                            const std::function<bool()>& should_stop) {
   struct Call {
     std::optional<InitResult> result;
     std::promise<void> done;
@@ -51,7 +52,16 @@ Result<InitOutput> run_init(const InitFn& init, std::shared_ptr<HostInitContext>
     }
     call->done.set_value();
   });
-  if (done.wait_for(timeout) != std::future_status::ready) {
+  constexpr auto poll = std::chrono::milliseconds(50);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (done.wait_for(std::min<std::chrono::steady_clock::duration>(
+             poll, deadline - std::chrono::steady_clock::now())) != std::future_status::ready) {
+    if (should_stop && should_stop()) {
+      worker.detach();
+      return Error(Code::Cancelled, "startup was interrupted by a signal while init was running");
+    }
+    if (std::chrono::steady_clock::now() < deadline)
+      continue;
     worker.detach();
     return Error(Code::DeadlineExceeded,
                  fmt::format("init did not return within {} ms; the plugin was abandoned (its "
@@ -99,8 +109,11 @@ PluginSet::Slot* PluginSet::slot(const std::string& uri) {
 
 void PluginSet::initialise(const std::vector<registry::Node>& nodes,
                            const PluginSetOptions& options) {
-  for (const auto& node : nodes)
+  for (const auto& node : nodes) {
+    if (options.should_stop && options.should_stop())
+      return;
     init_one(node, options);
+  }
 }
 
 void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& options) {
@@ -114,13 +127,13 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
     s.record.error_code = std::string(to_string(code));
     s.record.reason = std::move(reason);
     s.root_cause = std::move(root_cause);
-    spdlog::warn("plugin {} failed: {}", uri, s.record.reason);
+    spdlog::warn("plugin {} (from {}) failed: {}", uri, node.entry.origin, s.record.reason);
   };
   auto skip = [&](std::string reason, std::string root_cause) {
     s.record.status = PluginStatus::Skip;
     s.record.reason = std::move(reason);
     s.root_cause = std::move(root_cause);
-    spdlog::info("plugin {} skipped: {}", uri, s.record.reason);
+    spdlog::info("plugin {} (from {}) skipped: {}", uri, node.entry.origin, s.record.reason);
   };
   auto finish = [&] {
     index_[uri] = slots_.size();
@@ -180,7 +193,7 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
       std::set<std::string>(node.dependencies.begin(), node.dependencies.end()), std::move(lookup));
 
   spdlog::debug("initialising plugin {}", uri);
-  auto result = run_init(reg.init, std::move(ic), options.init_timeout);
+  auto result = run_init(reg.init, std::move(ic), options.init_timeout, options.should_stop);
   if (!result) {
     fail(result.error().code(), result.error().message(), uri + ": " + result.error().message());
   } else if (result->outcome.skipped()) {

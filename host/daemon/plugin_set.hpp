@@ -26,6 +26,9 @@ struct PluginSetOptions {
   /// How long one plugin's init may take. A plugin that does not return in time is reported as
   /// an error and left running on its own thread, so one stuck plugin cannot hang the host.
   std::chrono::milliseconds init_timeout{std::chrono::seconds(60)};
+  /// Polled while plugins initialise; when it returns true (a stop signal arrived) the plugin
+  /// being initialised is abandoned as Cancelled and no further plugin is initialised.
+  std::function<bool()> should_stop;
 };
 
 /// Every plugin the host knows about, with its outcome.

@@ -20,7 +20,8 @@ std::vector<std::pair<std::string, std::string>> plugin_defaults() {
 }
 
 void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outcomes,
-                        std::chrono::milliseconds init_timeout, PluginSet& set) {
+                        std::chrono::milliseconds init_timeout,
+                        std::function<bool()> should_stop, PluginSet& set) {
   std::set<std::string> disabled(cfg.disabled_plugins.begin(), cfg.disabled_plugins.end());
   auto nodes = registry::graph(registry::Registry::instance().entries(), disabled);
   PluginSetOptions options;
@@ -28,6 +29,7 @@ void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outco
   options.state = cfg.state;
   options.address = cfg.api.address;
   options.init_timeout = init_timeout;
+  options.should_stop = std::move(should_stop);
   options.config_for = [&cfg](const Registration& r) {
     return plugin_config(cfg, r.uri(), r.config_defaults);
   };

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -43,7 +44,7 @@ InitFn ok_init(std::string name) {
 class PluginSetTest : public ::testing::Test {
 protected:
   PluginSet set;
-  PluginSetOptions options{"/r", "/s", "/s/sock", nullptr, std::chrono::seconds(5)};
+  PluginSetOptions options{"/r", "/s", "/s/sock", nullptr, std::chrono::seconds(5), nullptr};
 
   void run(std::vector<registry::Entry> entries) {
     set.initialise(registry::graph(entries, {}), options);
@@ -151,6 +152,29 @@ TEST_F(PluginSetTest, HungInitTimesOutAndOthersContinue) {
   EXPECT_NE(rec("hang").reason.find("did not return"), std::string::npos);
   EXPECT_EQ(rec("after").status, PluginStatus::Ok);
   release->set_value(); // let the abandoned thread finish before the test ends
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+TEST_F(PluginSetTest, StopRequestAbandonsHungInitAndInitialisesNothingMore) {
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  options.should_stop = [stop] { return stop->load(); };
+  auto release = std::make_shared<std::promise<void>>();
+  auto released = release->get_future().share();
+  std::thread signaller([stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop->store(true);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  run({entry("hang", {}, [released](InitContext&) -> InitResult {
+         released.wait();
+         return internal_error("late");
+       }),
+       entry("after", {}, ok_init("after"))});
+  signaller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_EQ(rec("hang").error_code, "Cancelled");
+  EXPECT_EQ(set.find("t.v1.after"), nullptr);
+  release->set_value();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
