@@ -34,8 +34,11 @@ run_suite() { # dir, label
 
 configure build || exit 1
 run_suite build "default"
-# ASan/UBSan: -b_lundef=false because sanitizer runtimes are linked into executables only.
-configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+# ASan/UBSan: b_lundef=false because sanitizer runtimes are linked into executables only.
+# GCC's -Wmaybe-uninitialized misfires inside Boost.Beast headers once the sanitizers change
+# inlining (boost::optional in basic_parser), so it is off for this build only.
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dcpp_args=-Wno-maybe-uninitialized || exit 1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_suite build-asan "asan+ubsan"
 
