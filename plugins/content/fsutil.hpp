@@ -1,0 +1,65 @@
+#pragma once
+// Small POSIX helpers of the content store: an owning file descriptor, errno-carrying errors, and
+// the write/fsync/rename steps that durable commits and sidecar updates share.
+
+#include <strata/plugin/error.hpp>
+
+#include <sys/types.h>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace strata::content {
+
+/// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.release();
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset() noexcept;
+
+private:
+  int fd_ = -1;
+};
+
+/// Internal error "content: <what>: <strerror(err)>".
+Error sys_error(std::string_view what, int err);
+
+/// mkdir with `mode`; an existing directory is fine and gets `mode` applied.
+Status make_dir(const std::string& path, mode_t mode);
+
+/// fsync(2) of a directory, so that renames and unlinks in it are durable.
+Status fsync_dir(const std::string& dir);
+
+/// write(2) until every byte is written (retries EINTR and short writes).
+Status write_all(int fd, std::span<const std::byte> data, std::string_view what);
+
+/// Replaces dir/name with `data` atomically and durably: a temporary file with a random name in
+/// the same directory, fsync, rename over the target, fsync of the directory.
+Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data,
+                         mode_t mode);
+
+/// Reads a whole (small) file. Errors: NotFound when it does not exist; Internal otherwise.
+Result<std::string> read_small_file(const std::string& path);
+
+} // namespace strata::content
