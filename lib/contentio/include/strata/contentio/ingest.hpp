@@ -2,6 +2,7 @@
 /// \file
 /// ingest: copies a byte source into any ContentStore under a ref and commits it.
 
+#include <strata/contentio/stream.hpp>
 #include <strata/plugin/content.hpp>
 
 #include <cstddef>
@@ -10,9 +11,6 @@
 #include <string>
 
 namespace strata::contentio {
-
-/// Pulls bytes like read(2): fills a prefix of `buf`, returns the count, 0 at the end.
-using Source = std::function<Result<std::size_t>(std::span<std::byte> buf)>;
 
 /// Writes everything `source` yields into `store` under `ref` and commits it against
 /// `expected` (its digest and size are verified when set). A blob that exists already counts as

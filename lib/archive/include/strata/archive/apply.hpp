@@ -1,0 +1,69 @@
+#pragma once
+/// \file
+/// apply: unpack an OCI layer (an uncompressed tar stream) onto a directory, with every
+/// filesystem operation confined to that directory (openat2 RESOLVE_IN_ROOT / fd-relative walks;
+/// never string-prefix checks), and OCI whiteouts applied.
+
+#include <strata/contentio/stream.hpp>
+#include <strata/plugin/error.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata::archive {
+
+/// What to do with whiteout entries (".wh.<name>", ".wh..wh..opq").
+enum class WhiteoutMode {
+  /// Remove the named entries from the tree (applying onto a merged view or a plain directory).
+  Remove,
+  /// Write them as overlayfs does: ".wh.<name>" becomes a 0:0 character device <name>, an opaque
+  /// marker sets the opaque xattr on its directory (applying straight into an upperdir).
+  Overlay,
+};
+
+/// What to do with an xattr the target filesystem or our privileges refuse (ENOTSUP, EPERM on
+/// trusted.*).
+enum class XattrPolicy { Fail, SkipWithWarning };
+
+struct ApplyOptions {
+  WhiteoutMode whiteouts = WhiteoutMode::Remove;
+  /// Overlay mode only: "trusted.overlay.opaque", or "user.overlay.opaque" for userxattr mounts.
+  std::string opaque_xattr = "trusted.overlay.opaque";
+  /// Like `tar --no-same-owner`: files belong to the caller instead of the archive's uid/gid.
+  bool no_same_owner = false;
+  XattrPolicy unsupported_xattrs = XattrPolicy::SkipWithWarning;
+  /// Stop with ResourceExhausted once the entries' sizes add up to more than this (0: no limit).
+  std::uint64_t max_total_bytes = 0;
+  /// Receives one line per warning (skipped xattr, ...); may be empty.
+  std::function<void(std::string_view)> warn;
+};
+
+struct ApplyResult {
+  /// "sha256:<hex>" of every byte read from the source, trailing padding included: the diff ID
+  /// of the layer when the source is its uncompressed tar.
+  std::string digest;
+  /// Bytes read from the source.
+  std::int64_t size = 0;
+  /// Tar entries processed (whiteouts included).
+  std::uint64_t entries = 0;
+};
+
+/// Applies the uncompressed tar `tar` onto the existing directory `root`. Regular files, dirs,
+/// symlinks, hardlinks (target inside root; an existing path is replaced), char/block devices,
+/// fifos, xattrs (PAX SCHILY.xattr.*), owners, modes and times (directories' times set last).
+/// Whiteouts act on what earlier layers left regardless of where they appear in this tar: an
+/// opaque marker removes every entry of its directory not written by this archive.
+/// The source is read to its end so that `digest` covers the whole stream.
+/// Errors: InvalidArgument (corrupt or truncated tar, hostile entry: a name or link escaping
+/// root, a bare ".wh." or a whiteout leaving its directory, an unsupported entry type; the
+/// message names the entry); ResourceExhausted (max_total_bytes); NotFound/FailedPrecondition
+/// (root missing or not a directory); Internal (an I/O error, naming the path and errno);
+/// the source's own errors. On error, entries already applied stay (callers apply into a
+/// scratch snapshot and discard it).
+Result<ApplyResult> apply(const std::string& root, const contentio::Source& tar,
+                          const ApplyOptions& opts = {});
+
+} // namespace strata::archive
