@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 namespace strata::host {
 
@@ -52,8 +53,8 @@ FileOutcome load_plugin_file(const std::string& path, registry::Registry& regist
   try {
     rc = opened->register_fn(static_cast<Registrar*>(&registrar));
   } catch (const std::exception& e) {
-    out.error = internal_error(
-        fmt::format("{}: register function threw an exception: {}", path, e.what()));
+    out.error =
+        internal_error(fmt::format("{}: register function threw an exception: {}", path, e.what()));
     return out;
   } catch (...) {
     out.error = internal_error(fmt::format("{}: register function threw", path));
@@ -68,9 +69,9 @@ FileOutcome load_plugin_file(const std::string& path, registry::Registry& regist
         "register function must call Registrar::add, which STRATA_PLUGIN does",
         path, d.uri(), rc));
   } else if (registered.size() != 1 || registered.front() != d.uri()) {
-    out.error = failed_precondition(fmt::format(
-        "{}: descriptor declares {} but the plugin registered {}; one file, one plugin", path,
-        d.uri(), fmt::join(registered, ", ")));
+    out.error = failed_precondition(
+        fmt::format("{}: descriptor declares {} but the plugin registered {}; one file, one plugin",
+                    path, d.uri(), fmt::join(registered, ", ")));
   } else if (rc != 0) {
     out.error = internal_error(
         fmt::format("{}: register function returned {} after registering", path, rc));
@@ -81,6 +82,9 @@ FileOutcome load_plugin_file(const std::string& path, registry::Registry& regist
 std::vector<FileOutcome> load_plugin_dirs(const std::vector<std::string>& dirs,
                                           registry::Registry& registry) {
   std::vector<FileOutcome> outcomes;
+  // A symlink to a plugin, or a directory listed twice, must not load the same file again and
+  // then fail as a duplicate registration of itself.
+  std::set<std::string> seen;
   for (const auto& dir : dirs) {
     auto files = plugin_files(dir);
     if (!files) {
@@ -90,8 +94,13 @@ std::vector<FileOutcome> load_plugin_dirs(const std::vector<std::string>& dirs,
       outcomes.push_back(std::move(o));
       continue;
     }
-    for (const auto& f : *files)
+    for (const auto& f : *files) {
+      std::error_code ec;
+      auto canonical = fs::canonical(f, ec);
+      if (!ec && !seen.insert(canonical.string()).second)
+        continue;
       outcomes.push_back(load_plugin_file(f, registry));
+    }
   }
   return outcomes;
 }

@@ -30,7 +30,8 @@ Result<std::vector<std::string>> plugin_files(const std::string& dir);
 /// Inspects, opens and registers one plugin file into `registry`.
 FileOutcome load_plugin_file(const std::string& path, registry::Registry& registry);
 
-/// load_plugin_file for every file of every directory, in order.
+/// load_plugin_file for every file of every directory, in order. A file that resolves to one
+/// already loaded (a symlink to it, or its directory listed twice) is skipped.
 std::vector<FileOutcome> load_plugin_dirs(const std::vector<std::string>& dirs,
                                           registry::Registry& registry);
 

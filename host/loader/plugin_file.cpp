@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <elf.h>
+#include <fstream>
 #include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,7 +51,45 @@ std::string rebuild_hint() {
                      STRATA_PLUGIN_ABI_MAJOR, STRATA_PLUGIN_ABI_MINOR, STRATA_TOOLCHAIN_TAG);
 }
 
-std::string safe_string(const char* s) { return s ? std::string(s) : std::string(); }
+std::string safe_string(const char* s) {
+  return s ? std::string(s) : std::string();
+}
+
+// The ELF machine of the running host, read from its own executable.
+Elf64_Half host_elf_machine() {
+  static const Elf64_Half machine = [] {
+    Elf64_Ehdr self{};
+    std::ifstream in("/proc/self/exe", std::ios::binary);
+    in.read(reinterpret_cast<char*>(&self), sizeof self);
+    return self.e_machine;
+  }();
+  return machine;
+}
+
+// Boost's library_info reports an empty or non-ELF file as "basic_ios::clear: iostream error";
+// reading the ELF identification ourselves gives the operator a message they can act on.
+Status check_elf_shared_object(const std::string& path) {
+  Elf64_Ehdr header{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  const std::string fix = "fix: remove it from the plugin directory or replace it with a plugin "
+                          "built with the SDK";
+  if (got < EI_NIDENT || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return invalid_argument(fmt::format("{}: not an ELF shared object ({}); {}", path,
+                                        got == 0 ? "the file is empty" : "no ELF magic", fix));
+  if (got < sizeof header || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_ident[EI_DATA] != ELFDATA2LSB || header.e_machine != host_elf_machine())
+    return invalid_argument(fmt::format(
+        "{}: an ELF file for another machine (class {}, data {}, machine {}); this host needs "
+        "64-bit little-endian, machine {}; {}",
+        path, header.e_ident[EI_CLASS], header.e_ident[EI_DATA], header.e_machine,
+        host_elf_machine(), fix));
+  if (header.e_type != ET_DYN)
+    return invalid_argument(fmt::format("{}: an ELF file of type {} but not a shared object; {}",
+                                        path, header.e_type, fix));
+  return {};
+}
 
 } // namespace
 
@@ -68,8 +108,8 @@ Status check_file_safety(const std::string& path) {
     return Error(Code::PermissionDenied,
                  fmt::format("{}: refused: the file is writable by {} (mode {:04o}), so another "
                              "user could replace the code stratad runs; fix: chmod go-w {}",
-                             path, (st.st_mode & S_IWOTH) ? "others" : "group",
-                             st.st_mode & 07777, path));
+                             path, (st.st_mode & S_IWOTH) ? "others" : "group", st.st_mode & 07777,
+                             path));
   if (st.st_uid != 0 && st.st_uid != ::geteuid())
     return Error(Code::PermissionDenied,
                  fmt::format("{}: refused: the file is owned by uid {}, not by root or the user "
@@ -83,6 +123,10 @@ FileInspection inspect(const std::string& path) {
   out.path = path;
   if (auto safe = check_file_safety(path); !safe) {
     out.refusal = safe.error();
+    return out;
+  }
+  if (auto elf = check_elf_shared_object(path); !elf) {
+    out.refusal = elf.error();
     return out;
   }
   std::vector<std::string> symbols;
@@ -132,8 +176,8 @@ FileInspection inspect(const std::string& path) {
     out.refusal = failed_precondition(
         fmt::format("{}: plugin toolchain marker {}, host toolchain {} ({}); C++ objects cannot "
                     "cross between them; not loaded; fix: {}",
-                    path, out.toolchain_symbols.front(), host.toolchain_tag,
-                    host.toolchain_symbol, rebuild_hint()));
+                    path, out.toolchain_symbols.front(), host.toolchain_tag, host.toolchain_symbol,
+                    rebuild_hint()));
   }
   return out;
 }
@@ -149,8 +193,8 @@ Result<OpenedPlugin> open(const std::string& path) {
                                       path, e.what(), path));
   }
   if (!lib.has(STRATA_PLUGIN_ENTRY_NAME))
-    return not_found(fmt::format("{}: no {} entry symbol after loading", path,
-                                 STRATA_PLUGIN_ENTRY_NAME));
+    return not_found(
+        fmt::format("{}: no {} entry symbol after loading", path, STRATA_PLUGIN_ENTRY_NAME));
   auto entry = lib.get<const strata_plugin_descriptor*()>(STRATA_PLUGIN_ENTRY_NAME);
   auto library = std::make_shared<LoadedLibrary>(std::move(lib));
   resident_libraries().push_back(library);
@@ -175,8 +219,7 @@ Result<OpenedPlugin> open(const std::string& path) {
   if (toolchain != STRATA_TOOLCHAIN_TAG)
     return failed_precondition(fmt::format("{}: plugin toolchain \"{}\", host toolchain \"{}\"; "
                                            "not registered; fix: {}",
-                                           path, toolchain, STRATA_TOOLCHAIN_TAG,
-                                           rebuild_hint()));
+                                           path, toolchain, STRATA_TOOLCHAIN_TAG, rebuild_hint()));
   OpenedPlugin out;
   out.library = library;
   out.descriptor.abi_major = d->abi_major;

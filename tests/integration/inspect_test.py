@@ -49,6 +49,25 @@ class InspectTest(unittest.TestCase):
                         self.assertIn(s, proc.stderr, h.describe(proc))
         self.assertEqual(os.listdir(markers), [], "inspect ran code of a file it refused")
 
+    def test_not_a_shared_object(self):
+        workdir = h.make_workdir(self)
+        cases = {"empty.so": (b"", "the file is empty"),
+                 "text.so": (b"#!/bin/sh\necho hi\n", "no ELF magic"),
+                 "elf32.so": (b"\x7fELF\x01\x01\x01" + bytes(57), "another machine")}
+        for name, (content, reason) in cases.items():
+            with self.subTest(file=name):
+                path = os.path.join(workdir, name)
+                with open(path, "wb") as f:
+                    f.write(content)
+                os.chmod(path, 0o644)
+                proc = h.run([h.strata_cli(), "plugin", "inspect", path, "--json"])
+                self.assertEqual(proc.returncode, 1, h.describe(proc))
+                info = json.loads(proc.stdout)
+                self.assertFalse(info["loadable"], info)
+                self.assertIn(reason, info["error"]["message"], info)
+                self.assertIn(path, info["error"]["message"], info)
+                self.assertNotIn("iostream", info["error"]["message"], info)
+
     def test_human_output(self):
         proc = h.run([h.strata_cli(), "plugin", "inspect", h.fixture("ok")])
         self.assertEqual(proc.returncode, 0, h.describe(proc))

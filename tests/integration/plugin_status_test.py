@@ -20,6 +20,10 @@ import harness as h
 # Reasons of refusals and failures, as substrings (the exact wording is the host's).
 INIT_ERROR_MESSAGE = "fixture: backing device /dev/nope not found"
 SKIP_MESSAGE = "fixture: requires a btrfs filesystem"
+# A symlink to fixture-ok.so in the same directory: the same file, loaded once.
+ALIAS = "zz-alias-of-ok.so"
+# A text file with a plugin's name: refused with a reason, never handed to the dynamic loader.
+NOT_ELF = "not-elf.so"
 # fixture-hang sleeps an hour in init; stratad gives up after this many seconds.
 INIT_TIMEOUT_SECONDS = 1
 ALL_FIELDS = {"type", "id", "version", "requires", "platforms", "exports", "capabilities",
@@ -47,6 +51,10 @@ class PluginStatusTest(unittest.TestCase):
         for mode in h.FIXTURES:
             h.install_plugin(h.fixture(mode), cls.plugins,
                              0o664 if mode == "group-writable" else 0o644)
+        os.symlink("fixture-ok.so", os.path.join(cls.plugins, ALIAS))
+        with open(os.path.join(cls.plugins, NOT_ELF), "w") as f:
+            f.write("this is not a shared object\n")
+        os.chmod(os.path.join(cls.plugins, NOT_ELF), 0o644)
         cls.example = None
         try:
             build = h.build_example(t, os.path.join(cls.workdir, "example"))
@@ -104,7 +112,7 @@ class PluginStatusTest(unittest.TestCase):
     # -- the listing -----------------------------------------------------------------------
 
     def test_every_file_has_one_complete_record(self):
-        files = sorted(os.listdir(self.plugins))
+        files = sorted(f for f in os.listdir(self.plugins) if f != ALIAS)
         self.assertEqual(sorted(self.by_file), files)
         for r in self.records:
             self.assertEqual(set(r), ALL_FIELDS, r)
@@ -113,6 +121,19 @@ class PluginStatusTest(unittest.TestCase):
                 self.assertEqual((r["reason"], r["error_code"]), ("", ""), r)
             else:
                 self.assertNotEqual(r["reason"], "", r)
+
+    def test_symlink_to_a_plugin_loads_it_once(self):
+        self.assertNotIn(ALIAS, self.by_file)
+        self.assertEqual(self.record("ok")["status"], "ok")
+        uris = [(r["type"], r["id"]) for r in self.records]
+        self.assertEqual(uris.count(("strata.internal.v1", "fixture-ok")), 1, self.records)
+
+    def test_not_elf(self):
+        r = self.by_file[NOT_ELF]
+        self.assertEqual(r["status"], "error", r)
+        self.assertIn("not an ELF shared object", r["reason"], r)
+        self.assertIn(os.path.join(self.plugins, NOT_ELF), r["reason"], r)
+        self.assertIn("fix:", r["reason"], r)
 
     def test_ok(self):
         r = self.record("ok")
