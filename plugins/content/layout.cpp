@@ -1,6 +1,6 @@
 #include "layout.hpp"
 
-#include "fsutil.hpp"
+#include <strata/fs/posix.hpp>
 
 #include <strata/digest/sha256.hpp>
 
@@ -34,7 +34,7 @@ Status Layout::create() const {
   if (ec)
     return internal_error("content: cannot create the parent of " + root + ": " + ec.message());
   for (const std::string& dir : {root, root + "/blobs", blobs, labels, ingest})
-    if (auto st = make_dir(dir, dir_mode); !st)
+    if (auto st = fs::make_dir(dir, dir_mode); !st)
       return st;
   return {};
 }

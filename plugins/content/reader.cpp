@@ -12,15 +12,15 @@
 namespace strata::content {
 
 Result<std::shared_ptr<FileReader>> FileReader::open(const std::string& path, std::string digest) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT)
       return not_found("content: blob " + digest + " not found");
-    return sys_error("cannot open blob " + path, errno);
+    return fs::sys_error("cannot open blob " + path, errno);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
-    return sys_error("cannot stat blob " + path, errno);
+    return fs::sys_error("cannot stat blob " + path, errno);
   return std::make_shared<FileReader>(std::move(fd), static_cast<std::int64_t>(st.st_size),
                                       std::move(digest));
 }
@@ -39,7 +39,7 @@ Result<std::size_t> FileReader::read_at(std::span<std::byte> buf, std::int64_t o
       if (n < 0) {
         if (errno == EINTR)
           continue;
-        return sys_error("cannot read blob " + digest_ + " at offset " +
+        return fs::sys_error("cannot read blob " + digest_ + " at offset " +
                              std::to_string(offset + std::int64_t(got)),
                          errno);
       }

@@ -1,7 +1,7 @@
 #pragma once
 // ReaderAt over a committed blob file.
 
-#include "fsutil.hpp"
+#include <strata/fs/posix.hpp>
 
 #include <strata/plugin/content.hpp>
 
@@ -16,14 +16,14 @@ public:
   /// Opens `path`. Errors: NotFound naming `digest`; Internal.
   static Result<std::shared_ptr<FileReader>> open(const std::string& path, std::string digest);
 
-  FileReader(UniqueFd fd, std::int64_t size, std::string digest)
+  FileReader(fs::UniqueFd fd, std::int64_t size, std::string digest)
       : fd_(std::move(fd)), size_(size), digest_(std::move(digest)) {}
 
   std::int64_t size() const override { return size_; }
   Result<std::size_t> read_at(std::span<std::byte> buf, std::int64_t offset) override;
 
 private:
-  UniqueFd fd_;
+  fs::UniqueFd fd_;
   std::int64_t size_;
   std::string digest_;
 };

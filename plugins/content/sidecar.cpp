@@ -1,6 +1,6 @@
 #include "sidecar.hpp"
 
-#include "fsutil.hpp"
+#include <strata/fs/posix.hpp>
 
 #include <strata/plugin/json.hpp>
 
@@ -11,7 +11,7 @@ namespace strata::content {
 
 Result<std::optional<Sidecar>> read_sidecar(const Layout& layout, std::string_view hex) {
   const std::string path = layout.labels + "/" + Layout::labels_name(hex);
-  auto text = read_small_file(path);
+  auto text = fs::read_small_file(path);
   if (!text) {
     if (text.error().code() == Code::NotFound)
       return std::optional<Sidecar>{};
@@ -47,7 +47,7 @@ Result<std::optional<Sidecar>> read_sidecar(const Layout& layout, std::string_vi
 Status write_sidecar(const Layout& layout, std::string_view hex, const Sidecar& sidecar) {
   json::object obj{{"labels", json::value_from(sidecar.labels)},
                    {"updated", format_time(sidecar.updated)}};
-  return write_file_atomic(layout.labels, Layout::labels_name(hex), json::serialize(obj), 0600);
+  return fs::write_file_atomic(layout.labels, Layout::labels_name(hex), json::serialize(obj), 0600);
 }
 
 Status remove_sidecar(const Layout& layout, std::string_view hex) {
@@ -55,9 +55,9 @@ Status remove_sidecar(const Layout& layout, std::string_view hex) {
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT)
       return {};
-    return sys_error("cannot remove " + path, errno);
+    return fs::sys_error("cannot remove " + path, errno);
   }
-  return fsync_dir(layout.labels);
+  return fs::fsync_dir(layout.labels);
 }
 
 } // namespace strata::content

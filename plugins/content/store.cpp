@@ -60,7 +60,7 @@ Result<ContentInfo> LocalStore::stat_blob(const std::string& digest) {
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT)
       return missing(digest);
-    return sys_error("cannot stat blob " + path, errno);
+    return fs::sys_error("cannot stat blob " + path, errno);
   }
   ContentInfo info;
   info.digest = digest;
@@ -140,7 +140,7 @@ Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>&
     {
       DIR* dir = ::opendir(core_->layout.blobs.c_str());
       if (!dir)
-        return sys_error("cannot list " + core_->layout.blobs, errno);
+        return fs::sys_error("cannot list " + core_->layout.blobs, errno);
       errno = 0;
       while (struct dirent* e = ::readdir(dir))
         if (is_hex64(e->d_name))
@@ -148,7 +148,7 @@ Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>&
       int err = errno;
       ::closedir(dir);
       if (err != 0)
-        return sys_error("cannot list " + core_->layout.blobs, err);
+        return fs::sys_error("cannot list " + core_->layout.blobs, err);
     }
     std::sort(names.begin(), names.end());
     for (const auto& hex : names) {
@@ -177,9 +177,9 @@ Status LocalStore::remove(const std::string& digest) {
     if (::unlink(path.c_str()) != 0) {
       if (errno == ENOENT)
         return missing(digest);
-      return sys_error("cannot remove blob " + path, errno);
+      return fs::sys_error("cannot remove blob " + path, errno);
     }
-    if (auto st = fsync_dir(core_->layout.blobs); !st)
+    if (auto st = fs::fsync_dir(core_->layout.blobs); !st)
       return st;
     // The sidecar goes last: after a crash in between, a stale sidecar is dropped or replaced by
     // the next commit of the same digest (writer.cpp), never attached to a blob it did not label.

@@ -21,26 +21,26 @@ std::string quoted(const std::string& s) {
 // Opens and locks the ingest directory. A directory we locked may have been removed by the
 // writer that held it just before (it deletes, then unlocks), so the lock only counts when the
 // path still names the directory we hold; otherwise try again on the new one.
-Result<UniqueFd> lock_ingest_dir(const std::string& dir, const std::string& ref) {
+Result<fs::UniqueFd> lock_ingest_dir(const std::string& dir, const std::string& ref) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (::mkdir(dir.c_str(), dir_mode) != 0 && errno != EEXIST)
-      return sys_error("cannot create ingest directory " + dir, errno);
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      return fs::sys_error("cannot create ingest directory " + dir, errno);
+    fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) {
       if (errno == ENOENT)
         continue;
-      return sys_error("cannot open ingest directory " + dir, errno);
+      return fs::sys_error("cannot open ingest directory " + dir, errno);
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK)
         return unavailable("content: ref " + quoted(ref) +
                            " is locked: another writer is ingesting it; retry when it is done");
-      return sys_error("cannot lock ingest directory " + dir, errno);
+      return fs::sys_error("cannot lock ingest directory " + dir, errno);
     }
     struct stat held {
     }, named{};
     if (::fstat(fd.get(), &held) != 0)
-      return sys_error("cannot stat ingest directory " + dir, errno);
+      return fs::sys_error("cannot stat ingest directory " + dir, errno);
     if (::stat(dir.c_str(), &named) == 0 && named.st_ino == held.st_ino &&
         named.st_dev == held.st_dev)
       return fd;
@@ -58,15 +58,15 @@ IngestWriter::open(std::shared_ptr<Core> core, const std::string& ref, const Des
   if (!dir_fd)
     return std::move(dir_fd).error();
   // O_TRUNC: ingests are not resumable, whatever an earlier writer of this ref left is dropped.
-  UniqueFd data(::openat(dir_fd->get(), "data", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  fs::UniqueFd data(::openat(dir_fd->get(), "data", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!data)
-    return sys_error("cannot create " + dir + "/data", errno);
+    return fs::sys_error("cannot create " + dir + "/data", errno);
   // The ref, for an operator wondering what a hashed directory name belongs to.
-  UniqueFd ref_fd(::openat(dir_fd->get(), "ref", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  fs::UniqueFd ref_fd(::openat(dir_fd->get(), "ref", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!ref_fd)
-    return sys_error("cannot create " + dir + "/ref", errno);
+    return fs::sys_error("cannot create " + dir + "/ref", errno);
   if (auto st =
-          write_all(ref_fd.get(), std::as_bytes(std::span(ref.data(), ref.size())), dir + "/ref");
+          fs::write_all(ref_fd.get(), std::as_bytes(std::span(ref.data(), ref.size())), dir + "/ref");
       !st)
     return std::move(st).error();
   return std::unique_ptr<IngestWriter>(new IngestWriter(
@@ -74,7 +74,7 @@ IngestWriter::open(std::shared_ptr<Core> core, const std::string& ref, const Des
 }
 
 IngestWriter::IngestWriter(std::shared_ptr<Core> core, std::string ref, Descriptor expected,
-                           std::string dir, UniqueFd dir_fd, UniqueFd data_fd)
+                           std::string dir, fs::UniqueFd dir_fd, fs::UniqueFd data_fd)
     : core_(std::move(core)), ref_(std::move(ref)), expected_(std::move(expected)),
       dir_(std::move(dir)), dir_fd_(std::move(dir_fd)), data_fd_(std::move(data_fd)) {}
 
@@ -96,7 +96,7 @@ Status IngestWriter::write(std::span<const std::byte> data) {
   return guarded("write", [&]() -> Status {
     if (finished_ || !data_fd_)
       return failed_precondition("content: ref " + quoted(ref_) + " was already committed");
-    if (auto st = write_all(data_fd_.get(), data, "ingest " + quoted(ref_)); !st)
+    if (auto st = fs::write_all(data_fd_.get(), data, "ingest " + quoted(ref_)); !st)
       return st;
     hash_.update(data);
     offset_ += static_cast<std::int64_t>(data.size());
@@ -138,9 +138,9 @@ Status IngestWriter::do_commit(std::int64_t expected_size, const std::string& ex
 
   // Data before name: the bytes are durable before the blob can be seen under its digest.
   if (::fsync(data_fd_.get()) != 0)
-    return sys_error("cannot sync ingest " + quoted(ref_), errno);
+    return fs::sys_error("cannot sync ingest " + quoted(ref_), errno);
   if (::fchmod(data_fd_.get(), blob_mode) != 0)
-    return sys_error("cannot set the mode of ingest " + quoted(ref_), errno);
+    return fs::sys_error("cannot set the mode of ingest " + quoted(ref_), errno);
   data_fd_.reset();
 
   const std::string hex(hex_of(actual));
@@ -151,15 +151,15 @@ Status IngestWriter::do_commit(std::int64_t expected_size, const std::string& ex
     if (errno == EEXIST)
       return already_exists("content: blob " + actual + " already exists");
     if (errno != EINVAL && errno != ENOSYS)
-      return sys_error("cannot move ingest " + quoted(ref_) + " to " + target, errno);
+      return fs::sys_error("cannot move ingest " + quoted(ref_) + " to " + target, errno);
     // Filesystems without RENAME_NOREPLACE: link(2) also refuses to replace, atomically.
     if (::linkat(dir_fd_.get(), "data", AT_FDCWD, target.c_str(), 0) != 0) {
       if (errno == EEXIST)
         return already_exists("content: blob " + actual + " already exists");
-      return sys_error("cannot link ingest " + quoted(ref_) + " to " + target, errno);
+      return fs::sys_error("cannot link ingest " + quoted(ref_) + " to " + target, errno);
     }
   }
-  if (auto st = fsync_dir(core_->layout.blobs); !st)
+  if (auto st = fs::fsync_dir(core_->layout.blobs); !st)
     return st;
 
   // Labels after the blob: metadata never becomes durable before the data it describes. A

@@ -4,7 +4,7 @@
 // refused instead of interleaving bytes.
 
 #include "core.hpp"
-#include "fsutil.hpp"
+#include <strata/fs/posix.hpp>
 
 #include <strata/digest/sha256.hpp>
 #include <strata/plugin/content.hpp>
@@ -32,7 +32,7 @@ public:
 
 private:
   IngestWriter(std::shared_ptr<Core> core, std::string ref, Descriptor expected, std::string dir,
-               UniqueFd dir_fd, UniqueFd data_fd);
+               fs::UniqueFd dir_fd, fs::UniqueFd data_fd);
   Status do_commit(std::int64_t expected_size, const std::string& expected_digest,
                    const Labels& labels);
   // Removes the ingest directory; the lock goes with the directory fd afterwards.
@@ -42,8 +42,8 @@ private:
   std::string ref_;
   Descriptor expected_;
   std::string dir_;
-  UniqueFd dir_fd_;  // holds the flock
-  UniqueFd data_fd_; // closed once the data is committed or discarded
+  fs::UniqueFd dir_fd_;  // holds the flock
+  fs::UniqueFd data_fd_; // closed once the data is committed or discarded
   digest::Sha256 hash_;
   std::int64_t offset_ = 0;
   bool finished_ = false; // committed, or failed at commit; no more writes either way

@@ -1,6 +1,7 @@
 #pragma once
-// Small POSIX helpers of the content store: an owning file descriptor, errno-carrying errors, and
-// the write/fsync/rename steps that durable commits and sidecar updates share.
+/// \file
+/// Small POSIX helpers shared by lib/ modules and plugins: an owning file descriptor,
+/// errno-carrying errors, and the write/fsync/rename steps of durable updates.
 
 #include <strata/plugin/error.hpp>
 
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace strata::content {
+namespace strata::fs {
 
 /// Owns a file descriptor; closes it on destruction.
 class UniqueFd {
@@ -42,8 +43,15 @@ private:
   int fd_ = -1;
 };
 
-/// Internal error "content: <what>: <strerror(err)>".
+/// "<what>: <strerror(err)>" with a code that fits errno: NotFound (ENOENT), AlreadyExists
+/// (EEXIST), PermissionDenied (EACCES, EPERM), InvalidArgument (EINVAL, ENAMETOOLONG, ELOOP,
+/// ENOTDIR, EXDEV), ResourceExhausted (ENOSPC, EDQUOT, EMFILE, ENFILE, ENOMEM), NotImplemented
+/// (ENOSYS, EOPNOTSUPP), Unavailable (EBUSY, EAGAIN), Internal otherwise.
 Error sys_error(std::string_view what, int err);
+
+/// `n` random bytes from the OS CSPRNG (getrandom), as 2n lowercase hex digits.
+/// Errors: Internal when getrandom fails.
+Result<std::string> random_hex(std::size_t n);
 
 /// mkdir with `mode`; an existing directory is fine and gets `mode` applied.
 Status make_dir(const std::string& path, mode_t mode);
@@ -62,4 +70,4 @@ Status write_file_atomic(const std::string& dir, const std::string& name, std::s
 /// Reads a whole (small) file. Errors: NotFound when it does not exist; Internal otherwise.
 Result<std::string> read_small_file(const std::string& path);
 
-} // namespace strata::content
+} // namespace strata::fs

@@ -1,4 +1,4 @@
-#include "fsutil.hpp"
+#include "strata/fs/posix.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <vector>
 
-namespace strata::content {
+namespace strata::fs {
 
 void UniqueFd::reset() noexcept {
   if (fd_ >= 0)
@@ -18,7 +19,29 @@ void UniqueFd::reset() noexcept {
 }
 
 Error sys_error(std::string_view what, int err) {
-  return internal_error("content: " + std::string(what) + ": " + std::strerror(err));
+  Code code = Code::Internal;
+  switch (err) {
+  case ENOENT: code = Code::NotFound; break;
+  case EEXIST: code = Code::AlreadyExists; break;
+  case EACCES:
+  case EPERM: code = Code::PermissionDenied; break;
+  case EINVAL:
+  case ENAMETOOLONG:
+  case ELOOP:
+  case ENOTDIR:
+  case EXDEV: code = Code::InvalidArgument; break;
+  case ENOSPC:
+  case EDQUOT:
+  case EMFILE:
+  case ENFILE:
+  case ENOMEM: code = Code::ResourceExhausted; break;
+  case ENOSYS:
+  case EOPNOTSUPP: code = Code::NotImplemented; break;
+  case EBUSY:
+  case EAGAIN: code = Code::Unavailable; break;
+  default: break;
+  }
+  return Error(code, std::string(what) + ": " + std::strerror(err));
 }
 
 Status make_dir(const std::string& path, mode_t mode) {
@@ -52,10 +75,9 @@ Status write_all(int fd, std::span<const std::byte> data, std::string_view what)
   return {};
 }
 
-namespace {
-// A temporary-name suffix from the OS CSPRNG (the brief forbids seeded PRNGs for identifiers).
-Result<std::string> random_suffix() {
-  std::array<unsigned char, 8> bytes{};
+// The brief forbids seeded PRNGs for identifiers and temporary names.
+Result<std::string> random_hex(std::size_t n) {
+  std::vector<unsigned char> bytes(n);
   std::size_t got = 0;
   while (got < bytes.size()) {
     ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
@@ -74,11 +96,10 @@ Result<std::string> random_suffix() {
   }
   return out;
 }
-} // namespace
 
 Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data,
                          mode_t mode) {
-  auto suffix = random_suffix();
+  auto suffix = random_hex(8);
   if (!suffix)
     return std::move(suffix).error();
   const std::string tmp = dir + "/." + name + "." + *suffix + ".tmp";
@@ -103,7 +124,7 @@ Result<std::string> read_small_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT)
-      return not_found("content: " + path + " does not exist");
+      return not_found(path + " does not exist");
     return sys_error("cannot open " + path, errno);
   }
   std::string out;
@@ -121,4 +142,4 @@ Result<std::string> read_small_file(const std::string& path) {
   }
 }
 
-} // namespace strata::content
+} // namespace strata::fs
