@@ -17,6 +17,12 @@
 
 namespace strata {
 
+/// Well-known labels of blobs.
+namespace content_label {
+/// On a compressed layer blob: the digest of its uncompressed tar (the diff ID).
+inline constexpr const char* uncompressed = "strata.io/uncompressed";
+} // namespace content_label
+
 /// Metadata of a committed blob.
 struct ContentInfo {
   std::string digest;
