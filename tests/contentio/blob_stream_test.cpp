@@ -1,5 +1,6 @@
 // lib/contentio against readers that lie: BlobStream, read_all and ingest must turn every
 // nonsensical answer into a clear error, never a crash, a hang or a short blob.
+#include <strata/contentio/blob_source.hpp>
 #include <strata/contentio/blob_stream.hpp>
 #include <strata/contentio/ingest.hpp>
 #include <strata/contentio/read_all.hpp>
@@ -315,6 +316,53 @@ TEST(Ingest, MismatchAndSourceErrorsAreReported) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), Code::DataLoss);
   EXPECT_TRUE(store.blobs.empty());
+}
+
+} // namespace
+
+namespace {
+
+// Pulls a Source dry through a buffer of `step` bytes.
+Result<std::string> pull_all(const strata::contentio::Source& src, std::size_t step) {
+  std::string out;
+  std::vector<std::byte> buf(step);
+  for (;;) {
+    auto n = src(buf);
+    if (!n)
+      return std::move(n).error();
+    if (*n == 0)
+      return out;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+}
+
+TEST(BlobSource, DeliversTheWholeBlobThroughSmallBuffers) {
+  const std::string data = pattern(3 * 1024 * 1024 + 17);
+  auto reader = std::make_shared<FakeReader>(data, static_cast<std::int64_t>(data.size()));
+  auto src = strata::contentio::blob_source(reader, strata::digest::sha256_of(data), true);
+  auto got = pull_all(src, 1000);
+  ASSERT_TRUE(got) << got.error().to_string();
+  EXPECT_EQ(*got, data);
+}
+
+TEST(BlobSource, ShortBlobIsAnErrorNotAShortStream) {
+  const std::string data = pattern(5000);
+  // The reader declares more than it has and then reports the end early.
+  auto reader = std::make_shared<FakeReader>(data, 9000, [](std::size_t, std::int64_t off) {
+    return off >= 5000 ? std::optional<Result<std::size_t>>(std::size_t{0}) : std::nullopt;
+  });
+  auto got = pull_all(strata::contentio::blob_source(reader, "x", false), 4096);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code(), Code::DataLoss);
+}
+
+TEST(BlobSource, DigestMismatchIsDataLoss) {
+  const std::string data = pattern(10000);
+  auto reader = std::make_shared<FakeReader>(data, static_cast<std::int64_t>(data.size()));
+  auto got = pull_all(
+      strata::contentio::blob_source(reader, strata::digest::sha256_of("other"), true), 4096);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code(), Code::DataLoss);
 }
 
 } // namespace
