@@ -1,0 +1,232 @@
+#include "entry_writer.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <set>
+
+namespace strata::archive::detail {
+
+namespace {
+
+// A path that reaches (parent, base) without following `base`: the parent fd's magic link,
+// which the kernel resolves to that very directory, then the name.
+std::string proc_path(int parent, const std::string& base) {
+  return "/proc/self/fd/" + std::to_string(parent) + "/" + base;
+}
+
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+} // namespace
+
+void entry_times(archive_entry* e, struct timespec out[2]) {
+  out[1].tv_sec = archive_entry_mtime(e);
+  out[1].tv_nsec = archive_entry_mtime_nsec(e);
+  if (archive_entry_atime_is_set(e)) {
+    out[0].tv_sec = archive_entry_atime(e);
+    out[0].tv_nsec = archive_entry_atime_nsec(e);
+  } else {
+    out[0] = out[1];
+  }
+}
+
+Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& rel,
+                          DirTimes* dir_times) {
+  auto [parent_rel, base_view] = fs::split_parent(rel);
+  const std::string base(base_view);
+  auto parent = root_.make_dirs(parent_rel, 0755);
+  if (!parent)
+    return std::move(parent).error();
+  const int pfd = parent->get();
+  const mode_t type = archive_entry_filetype(e);
+  const char* hardlink = archive_entry_hardlink(e);
+
+  // Whatever is at the name goes, unless a directory meets a directory (they merge). Removal
+  // never follows a symlink: a link planted by an earlier entry is replaced, not written through.
+  struct stat existing {};
+  if (::fstatat(pfd, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR && !hardlink))
+      if (auto st = fs::remove_all_at(pfd, base, rel); !st)
+        return st;
+  } else if (errno != ENOENT) {
+    return fs::sys_error("cannot stat " + rel, errno);
+  }
+
+  if (hardlink)
+    return write_hardlink(pfd, base, hardlink);
+
+  switch (type) {
+  case AE_IFREG: {
+    fs::UniqueFd fd;
+    if (auto st = write_regular(tar, pfd, base, e, fd); !st)
+      return st;
+    return set_metadata(e, fd.get(), pfd, base, false, false);
+  }
+  case AE_IFDIR: {
+    if (::mkdirat(pfd, base.c_str(), 0700) != 0 && errno != EEXIST)
+      return fs::sys_error("cannot create directory " + rel, errno);
+    fs::UniqueFd fd(::openat(pfd, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+      return fs::sys_error("cannot open directory " + rel, errno);
+    if (auto st = set_metadata(e, fd.get(), pfd, base, false, true); !st)
+      return st;
+    if (dir_times) {
+      dir_times->rel = rel;
+      entry_times(e, dir_times->times);
+    }
+    return {};
+  }
+  case AE_IFLNK: {
+    const char* target = archive_entry_symlink(e);
+    if (!target)
+      return invalid_argument("symlink without a target");
+    // The target text is kept verbatim: it is only ever resolved later through RESOLVE_IN_ROOT
+    // (here) or inside the container's own root.
+    if (::symlinkat(target, pfd, base.c_str()) != 0)
+      return fs::sys_error("cannot create symlink " + rel, errno);
+    return set_metadata(e, -1, pfd, base, true, false);
+  }
+  case AE_IFCHR:
+  case AE_IFBLK:
+  case AE_IFIFO: {
+    const dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
+    if (::mknodat(pfd, base.c_str(), type | 0600, dev) != 0)
+      return fs::sys_error("cannot create device node " + rel, errno);
+    return set_metadata(e, -1, pfd, base, false, false);
+  }
+  default:
+    return invalid_argument("unsupported tar entry type " + std::to_string(type >> 12) +
+                            " (sockets and unknown types cannot be applied)");
+  }
+}
+
+Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string& base,
+                                  archive_entry* e, fs::UniqueFd& out) {
+  out = fs::UniqueFd(
+      ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out)
+    return fs::sys_error("cannot create " + base, errno);
+  const void* block = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  for (;;) {
+    int rc = archive_read_data_block(tar.handle(), &block, &size, &offset);
+    if (rc == ARCHIVE_EOF)
+      break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+      return tar.error("reading data");
+    const auto* p = static_cast<const char*>(block);
+    while (size > 0) {
+      ssize_t n = ::pwrite(out.get(), p, size, offset);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return fs::sys_error("cannot write " + base, errno);
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+      offset += n;
+    }
+  }
+  // Sparse files end in a hole that no data block covers.
+  if (::ftruncate(out.get(), archive_entry_size(e)) != 0)
+    return fs::sys_error("cannot size " + base, errno);
+  return {};
+}
+
+Status EntryWriter::write_hardlink(int parent, const std::string& base, const char* target) {
+  auto rel = fs::clean_relative(target);
+  if (!rel)
+    return std::move(rel).error().wrap("hardlink target");
+  if (rel->empty())
+    return invalid_argument("hardlink to the root directory");
+  auto [tparent_rel, tbase] = fs::split_parent(*rel);
+  auto tparent = root_.open_at(tparent_rel, O_RDONLY | O_DIRECTORY);
+  if (!tparent)
+    return std::move(tparent).error().wrap("hardlink target \"" + std::string(target) + "\"");
+  // No AT_SYMLINK_FOLLOW: a hardlink to a symlink links the symlink itself, never what it
+  // points at (which may be outside the root).
+  if (::linkat(tparent->get(), std::string(tbase).c_str(), parent, base.c_str(), 0) != 0)
+    return fs::sys_error("cannot link to \"" + std::string(target) + "\"", errno);
+  return {};
+}
+
+Status EntryWriter::set_metadata(archive_entry* e, int fd, int parent, const std::string& base,
+                                 bool is_symlink, bool is_dir) {
+  if (!opts_.no_same_owner) {
+    const uid_t uid = static_cast<uid_t>(archive_entry_uid(e));
+    const gid_t gid = static_cast<gid_t>(archive_entry_gid(e));
+    int rc = fd >= 0 ? ::fchown(fd, uid, gid)
+                     : ::fchownat(parent, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0)
+      return fs::sys_error("cannot chown to " + std::to_string(uid) + ":" + std::to_string(gid) +
+                               (errno == EINVAL ? " (uid/gid not mapped in this user namespace; "
+                                                  "set no_same_owner or map the ids)"
+                                                : ""),
+                           errno);
+  }
+  if (auto st = set_xattrs(e, fd, parent, base); !st)
+    return st;
+  if (!is_symlink) {
+    const mode_t mode = archive_entry_perm(e) & 07777;
+    int rc = fd >= 0 ? ::fchmod(fd, mode)
+                     : ::fchmodat(parent, base.c_str(), mode, 0); // a node we just made
+    if (rc != 0)
+      return fs::sys_error("cannot chmod", errno);
+  }
+  if (!is_dir) { // directories get their times at the end
+    struct timespec times[2];
+    entry_times(e, times);
+    int rc = fd >= 0 ? ::futimens(fd, times)
+                     : ::utimensat(parent, base.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0)
+      return fs::sys_error("cannot set times", errno);
+  }
+  return {};
+}
+
+Status EntryWriter::set_xattrs(archive_entry* e, int fd, int parent, const std::string& base) {
+  if (archive_entry_xattr_reset(e) == 0)
+    return {};
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  // PAX archives may carry an xattr twice (SCHILY.xattr and LIBARCHIVE.xattr); the first wins.
+  std::set<std::string, std::less<>> seen;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    std::string_view n = name ? name : "";
+    if (!seen.emplace(n).second)
+      continue;
+    // overlayfs' own xattrs in a layer would let an image forge opaque dirs or redirects.
+    if (starts_with(n, "trusted.overlay.") || starts_with(n, "user.overlay.")) {
+      if (opts_.warn)
+        opts_.warn("ignored xattr " + std::string(n) + " on " + base +
+                   ": overlayfs metadata is never taken from a layer");
+      continue;
+    }
+    int rc = fd >= 0 ? ::fsetxattr(fd, name, value, size, 0)
+                     : ::lsetxattr(proc_path(parent, base).c_str(), name, value, size, 0);
+    if (rc == 0)
+      continue;
+    const int err = errno;
+    const bool refused = err == ENOTSUP || err == EPERM || err == EACCES;
+    if (refused && opts_.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
+      if (opts_.warn)
+        opts_.warn("skipped xattr " + std::string(n) + " on " + base + ": " + std::strerror(err));
+      continue;
+    }
+    return fs::sys_error("cannot set xattr " + std::string(n) +
+                             (refused ? " (set the xattr policy to skip to ignore it)" : ""),
+                         err);
+  }
+  return {};
+}
+
+} // namespace strata::archive::detail

@@ -1,0 +1,51 @@
+#pragma once
+// EntryWriter: creates one tar entry below a Root and sets its metadata, with every lookup
+// confined to the root and no operation ever following a symlink at the entry's own name.
+
+#include "strata/archive/apply.hpp"
+
+#include "tar_source.hpp"
+
+#include <strata/fs/root.hpp>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <string>
+
+namespace strata::archive::detail {
+
+/// Times to put back on a directory once all its children exist.
+struct DirTimes {
+  std::string rel;
+  struct timespec times[2];
+};
+
+class EntryWriter {
+public:
+  EntryWriter(const fs::Root& root, const ApplyOptions& opts) : root_(root), opts_(opts) {}
+
+  /// Writes entry `e` (data read through `tar`) at cleaned relative path `rel`; for a directory,
+  /// fills `dir_times`. Errors: InvalidArgument (unsupported type, hostile link, a parent that
+  /// is not a directory); Internal/by errno for I/O.
+  Status write(TarReader& tar, archive_entry* e, const std::string& rel, DirTimes* dir_times);
+
+private:
+  Status write_regular(TarReader& tar, int parent, const std::string& base, archive_entry* e,
+                       fs::UniqueFd& out);
+  Status write_hardlink(int parent, const std::string& base, const char* target);
+  // Owner, xattrs, mode, times, in that order (chown clears setuid bits, so chmod follows it).
+  // `fd` is the entry opened (regular files, directories) or -1 (symlinks, devices, fifos),
+  // which are then addressed as (parent, base) without following.
+  Status set_metadata(archive_entry* e, int fd, int parent, const std::string& base,
+                      bool is_symlink, bool is_dir);
+  Status set_xattrs(archive_entry* e, int fd, int parent, const std::string& base);
+
+  const fs::Root& root_;
+  const ApplyOptions& opts_;
+};
+
+/// Entry mtime/atime as utimensat wants them (atime falls back to mtime).
+void entry_times(archive_entry* e, struct timespec out[2]);
+
+} // namespace strata::archive::detail
