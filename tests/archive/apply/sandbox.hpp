@@ -49,7 +49,7 @@ inline std::string describe_tree(const stdfs::path& top) {
     ssize_t n = ::llistxattr(it->path().c_str(), names, sizeof names);
     if (n > 0)
       l << " xattrs=" << std::string(names, static_cast<std::size_t>(n));
-    lines[stdfs::relative(it->path(), top).string()] = l.str();
+    lines[it->path().lexically_relative(top).string()] = l.str();
   }
   std::string out;
   for (const auto& [k, v] : lines)

@@ -32,6 +32,10 @@ struct DiffResult {
 /// modified entries with their content, modes, owners, mtimes (seconds), xattrs, hardlinks
 /// within the layer and device numbers; a ".wh.<name>" entry for each deleted path (one for a
 /// whole deleted directory); parents of changed entries included. Sockets are skipped.
+/// A non-directory counts as changed when its type, mode, owner, device number, xattrs, size,
+/// symlink target or mtime differ; with equal mtimes whose nanoseconds are 0 on either side
+/// (truncated by a tar), the bytes are compared. Equal size and equal full-precision mtime mean
+/// unchanged, as in containerd: a rewrite within the same timestamp tick goes unnoticed.
 /// Errors: NotFound (a root missing); Internal (I/O, naming the path); the sink's own errors.
 Result<DiffResult> write_diff(const std::string& lower, const std::string& upper,
                               const contentio::Sink& out, const DiffOptions& opts = {});

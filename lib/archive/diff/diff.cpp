@@ -1,0 +1,260 @@
+// write_diff(): a double walk of two trees in byte order of names, writing what changed.
+
+#include "strata/archive/diff.hpp"
+
+#include "tar_writer.hpp"
+#include "tree_entry.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <fcntl.h>
+#include <map>
+#include <unistd.h>
+
+namespace strata::archive {
+
+namespace {
+
+using detail::TreeEntry;
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+bool same_metadata(const TreeEntry& a, const TreeEntry& b) {
+  return a.st.st_mode == b.st.st_mode && a.st.st_uid == b.st.st_uid && a.st.st_gid == b.st.st_gid &&
+         a.xattrs == b.xattrs &&
+         ((!S_ISCHR(a.st.st_mode) && !S_ISBLK(a.st.st_mode)) || a.st.st_rdev == b.st.st_rdev);
+}
+
+using InodeKey = std::pair<dev_t, ino_t>;
+
+class TreeDiff {
+public:
+  TreeDiff(detail::TarWriter& out, const DiffOptions& opts) : out_(out), opts_(opts) {}
+
+  Status walk(const std::string& rel, int lfd, int ufd) {
+    auto lnames = detail::sorted_names(lfd, "lower/" + rel);
+    if (!lnames)
+      return lnames.error();
+    auto unames = detail::sorted_names(ufd, "upper/" + rel);
+    if (!unames)
+      return unames.error();
+    auto li = lnames->begin(), ui = unames->begin();
+    while (li != lnames->end() || ui != unames->end()) {
+      Status st;
+      if (ui == unames->end() || (li != lnames->end() && *li < *ui)) {
+        st = deleted(rel, *li++);
+      } else if (li == lnames->end() || *ui < *li) {
+        st = added(rel, ufd, *ui++);
+      } else {
+        st = both(rel, lfd, ufd, *ui);
+        ++li, ++ui;
+      }
+      if (!st)
+        return st;
+    }
+    return {};
+  }
+
+private:
+  struct Parent {
+    std::string rel;
+    TreeEntry entry;
+    bool emitted = false;
+  };
+
+  Status deleted(const std::string& rel, const std::string& name) {
+    if (auto st = flush_parents(); !st)
+      return st;
+    // A deleted directory is one whiteout: its children go with it.
+    return out_.whiteout(join(rel, ".wh." + name));
+  }
+
+  Status added(const std::string& rel, int ufd, const std::string& name) {
+    const std::string path = join(rel, name);
+    auto ue = detail::read_entry(ufd, name, "upper/" + path);
+    if (!ue)
+      return ue.error();
+    if (auto st = emit(path, *ue, ufd, name); !st)
+      return st;
+    if (!ue->is_dir())
+      return {};
+    auto child = detail::open_dir(ufd, name, "upper/" + path);
+    if (!child)
+      return child.error();
+    return walk(path, -1, child->get());
+  }
+
+  Status both(const std::string& rel, int lfd, int ufd, const std::string& name) {
+    const std::string path = join(rel, name);
+    auto le = detail::read_entry(lfd, name, "lower/" + path);
+    if (!le)
+      return le.error();
+    auto ue = detail::read_entry(ufd, name, "upper/" + path);
+    if (!ue)
+      return ue.error();
+    if ((le->st.st_mode & S_IFMT) != (ue->st.st_mode & S_IFMT) || !le->is_dir() != !ue->is_dir())
+      return added(rel, ufd, name); // a new type replaces the old entry (and its children)
+    if (ue->is_dir()) {
+      parents_.push_back(Parent{path, *ue});
+      Status st = same_metadata(*le, *ue) ? Status{} : flush_parents();
+      if (st) {
+        auto lchild = detail::open_dir(lfd, name, "lower/" + path);
+        auto uchild = detail::open_dir(ufd, name, "upper/" + path);
+        if (!lchild)
+          st = lchild.error();
+        else if (!uchild)
+          st = uchild.error();
+        else
+          st = walk(path, lchild->get(), uchild->get());
+      }
+      parents_.pop_back();
+      return st;
+    }
+    auto changed = modified(*le, *ue, lfd, ufd, name, path);
+    if (!changed)
+      return changed.error();
+    if (*changed)
+      return emit(path, *ue, ufd, name);
+    if (ue->is_reg() && ue->st.st_nlink > 1)
+      return unchanged_link(path, *ue);
+    return {};
+  }
+
+  Result<bool> modified(const TreeEntry& le, const TreeEntry& ue, int lfd, int ufd,
+                        const std::string& name, const std::string& path) {
+    if (!same_metadata(le, ue) || le.st.st_size != ue.st.st_size ||
+        le.link_target != ue.link_target)
+      return true;
+    if (le.st.st_mtim.tv_sec != ue.st.st_mtim.tv_sec)
+      return true;
+    if (le.st.st_mtim.tv_nsec != ue.st.st_mtim.tv_nsec) {
+      if (le.st.st_mtim.tv_nsec != 0 && ue.st.st_mtim.tv_nsec != 0)
+        return true;
+    }
+    // Equal to the second: times truncated by tar prove nothing, so compare the bytes.
+    if (ue.is_reg() && (le.st.st_mtim.tv_nsec == 0 || ue.st.st_mtim.tv_nsec == 0) &&
+        ue.st.st_size > 0) {
+      auto same = detail::same_content(lfd, name, ufd, name, path);
+      if (!same)
+        return same.error();
+      return !*same;
+    }
+    return false;
+  }
+
+  // An unchanged path that shares its inode with a changed one must become a link entry to it,
+  // or the apply side would lose the link.
+  Status unchanged_link(const std::string& path, const TreeEntry& ue) {
+    const InodeKey key{ue.st.st_dev, ue.st.st_ino};
+    if (auto it = sources_.find(key); it != sources_.end()) {
+      if (auto st = flush_parents(); !st)
+        return st;
+      return out_.entry(path, ue, mtime(ue), -1, {}, it->second);
+    }
+    waiting_[key].emplace_back(path, ue);
+    return {};
+  }
+
+  Status emit(const std::string& path, const TreeEntry& ue, int dirfd, const std::string& base) {
+    if (auto st = flush_parents(); !st)
+      return st;
+    if (!ue.is_reg() || ue.st.st_nlink < 2)
+      return out_.entry(path, ue, mtime(ue), dirfd, base);
+    const InodeKey key{ue.st.st_dev, ue.st.st_ino};
+    if (auto it = sources_.find(key); it != sources_.end())
+      return out_.entry(path, ue, mtime(ue), -1, {}, it->second);
+    if (auto st = out_.entry(path, ue, mtime(ue), dirfd, base); !st)
+      return st;
+    sources_.emplace(key, path);
+    if (auto it = waiting_.find(key); it != waiting_.end()) {
+      for (const auto& [link, entry] : it->second)
+        if (auto st = out_.entry(link, entry, mtime(entry), -1, {}, path); !st)
+          return st;
+      waiting_.erase(it);
+    }
+    return {};
+  }
+
+  // Unchanged directories above a change are written first, so the change lands in a
+  // directory with the right owner and mode.
+  Status flush_parents() {
+    for (auto& p : parents_) {
+      if (p.emitted)
+        continue;
+      if (auto st = out_.entry(p.rel, p.entry, mtime(p.entry), -1, {}); !st)
+        return st;
+      p.emitted = true;
+    }
+    return {};
+  }
+
+  std::int64_t mtime(const TreeEntry& e) const {
+    std::int64_t t = e.st.st_mtim.tv_sec;
+    if (opts_.source_date_epoch) {
+      auto epoch = std::chrono::duration_cast<std::chrono::seconds>(
+                       opts_.source_date_epoch->time_since_epoch())
+                       .count();
+      if (t > epoch)
+        t = epoch;
+    }
+    return t;
+  }
+
+  detail::TarWriter& out_;
+  const DiffOptions& opts_;
+  std::vector<Parent> parents_;
+  std::map<InodeKey, std::string> sources_;
+  std::map<InodeKey, std::vector<std::pair<std::string, TreeEntry>>> waiting_;
+};
+
+Result<fs::UniqueFd> open_root(const std::string& path, const char* which) {
+  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    return fs::sys_error(std::string("diff: cannot open the ") + which + " tree " + path, errno);
+  return fd;
+}
+
+} // namespace
+
+Result<DiffResult> write_diff(const std::string& lower, const std::string& upper,
+                              const contentio::Sink& out, const DiffOptions& opts) {
+  fs::UniqueFd lfd;
+  if (!lower.empty()) {
+    auto l = open_root(lower, "lower");
+    if (!l)
+      return std::move(l).error();
+    lfd = std::move(*l);
+  }
+  auto ufd = open_root(upper, "upper");
+  if (!ufd)
+    return std::move(ufd).error();
+  detail::TarWriter writer(out);
+  TreeDiff diff(writer, opts);
+  if (auto st = diff.walk("", lfd ? lfd.get() : -1, ufd->get()); !st)
+    return st.error().wrap("diff " + (lower.empty() ? "(empty)" : lower) + " -> " + upper);
+  if (auto st = writer.close(); !st)
+    return st.error();
+  DiffResult r;
+  r.size = writer.size();
+  r.entries = writer.entries();
+  r.digest = writer.digest();
+  return r;
+}
+
+Result<std::optional<Timestamp>> source_date_epoch_from_env() {
+  const char* v = std::getenv("SOURCE_DATE_EPOCH");
+  if (!v || !*v)
+    return std::optional<Timestamp>();
+  std::string_view s(v);
+  std::int64_t secs = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
+  if (ec != std::errc() || end != s.data() + s.size() || secs < 0)
+    return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
+                            "\" is not a non-negative number of seconds since 1970");
+  return std::optional<Timestamp>(Timestamp(std::chrono::seconds(secs)));
+}
+
+} // namespace strata::archive
