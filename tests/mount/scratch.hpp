@@ -1,0 +1,42 @@
+#pragma once
+// A scratch directory for mount tests that takes down whatever was mounted below it, even when
+// a test fails halfway.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <sys/types.h>
+
+namespace strata::mount::testing {
+
+/// Skips the current test unless we are root.
+#define STRATA_REQUIRE_ROOT()                                                                      \
+  do {                                                                                             \
+    if (::geteuid() != 0)                                                                          \
+      GTEST_SKIP() << "mount tests need root (real mounts, user namespaces)";                      \
+  } while (0)
+
+class Scratch {
+public:
+  Scratch();
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  const std::string& path() const { return path_; }
+  /// path()/rel, created as a directory (with parents).
+  std::string dir(const std::string& rel, mode_t mode = 0755) const;
+  /// Writes `content` to path()/rel (parents created) and returns the full path.
+  std::string file(const std::string& rel, const std::string& content) const;
+
+private:
+  std::string path_;
+};
+
+/// Reads a whole file; "" when it cannot be read.
+std::string read_file(const std::string& path);
+/// True when `path` is a mount point (listed in /proc/self/mountinfo).
+bool is_mount_point(const std::string& path);
+/// Number of entries in /proc/self/fd.
+int count_fds();
+
+} // namespace strata::mount::testing
