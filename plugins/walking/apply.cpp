@@ -1,0 +1,115 @@
+// WalkingDiffer::apply: blob -> [stream processors] -> decompression -> tar -> directory.
+
+#include "differ.hpp"
+#include "target.hpp"
+
+#include <strata/archive/apply.hpp>
+#include <strata/archive/compression.hpp>
+#include <strata/contentio/blob_source.hpp>
+#include <strata/digest/sha256.hpp>
+#include <strata/fs/posix.hpp>
+#include <strata/streamproc/chain.hpp>
+
+#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace strata::walking {
+
+WalkingDiffer::WalkingDiffer(std::shared_ptr<ContentStore> store, Config config)
+    : store_(std::move(store)), config_(std::move(config)) {}
+
+Status WalkingDiffer::check_media_type(const std::string& media_type) const {
+  auto codec = archive::compression_of_media_type(media_type);
+  if (codec)
+    return {};
+  std::string reasons;
+  for (const auto& p : config_.processors) {
+    if (std::find(p.accepts.begin(), p.accepts.end(), media_type) == p.accepts.end())
+      continue;
+    auto usable = streamproc::check(p);
+    if (usable)
+      return {};
+    reasons += "; " + usable.error().message();
+  }
+  return not_implemented("walking differ: media type \"" + media_type +
+                         "\" is not a layer it can decode and no stream processor accepts it" +
+                         reasons);
+}
+
+namespace {
+
+Status sync_filesystem(const std::string& dir) {
+  fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd)
+    return fs::sys_error("walking differ: cannot open " + dir + " to sync it", errno);
+  if (::syncfs(fd.get()) != 0)
+    return fs::sys_error("walking differ: syncfs of the filesystem holding " + dir, errno);
+  return {};
+}
+
+} // namespace
+
+Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vector<Mount>& mounts,
+                                        const ApplyOptions& opts) {
+  // Every NotImplemented decision comes first: the diff service may try another differ, which
+  // must find the target untouched.
+  auto target = apply_target(mounts);
+  if (!target)
+    return std::move(target).error();
+  if (auto st = check_media_type(desc.media_type); !st)
+    return st.error();
+  if (!opts.diff_id.empty())
+    if (auto st = digest::validate(opts.diff_id); !st)
+      return st.error().wrap("walking differ: diff_id");
+
+  auto reader = store_->reader(desc.digest);
+  if (!reader)
+    return std::move(reader).error();
+  if (desc.size > 0 && (*reader)->size() != desc.size)
+    return failed_precondition("walking differ: blob " + desc.digest + " has " +
+                               std::to_string((*reader)->size()) + " bytes, the descriptor says " +
+                               std::to_string(desc.size));
+  contentio::Source blob = contentio::blob_source(*reader, desc.digest, /*verify=*/true);
+
+  streamproc::ChainOptions chain_options;
+  chain_options.idle_timeout = config_.processor_timeout;
+  chain_options.payloads = opts.processor_payloads;
+  auto chain =
+      streamproc::build_chain(config_.processors, desc.media_type, std::move(blob), chain_options);
+  if (!chain)
+    return std::move(chain).error().wrap("walking differ: blob " + desc.digest);
+  contentio::Source tar = chain->source();
+  if (!streamproc::is_plain_layer_tar(chain->media_type())) {
+    auto codec = archive::compression_of_media_type(chain->media_type());
+    if (!codec)
+      return std::move(codec).error().wrap("walking differ: after stream processors");
+    tar = archive::decompressing(std::move(tar), *codec, config_.max_layer_bytes);
+  }
+
+  archive::ApplyOptions aopts;
+  aopts.whiteouts = target->whiteouts;
+  aopts.opaque_xattr = target->opaque_xattr;
+  aopts.no_same_owner = config_.no_same_owner;
+  aopts.unsupported_xattrs = config_.xattr_errors;
+  aopts.max_total_bytes = config_.max_layer_bytes;
+  aopts.warn = [&desc](std::string_view w) {
+    std::fprintf(stderr, "walking differ: layer %s: %.*s\n", desc.digest.c_str(),
+                 static_cast<int>(w.size()), w.data());
+  };
+  auto applied = archive::apply(target->dir, tar, aopts);
+  chain->close();
+  if (!applied)
+    return std::move(applied).error().wrap("walking differ: layer " + desc.digest + " onto " +
+                                           target->dir);
+  if (!opts.diff_id.empty() && applied->digest != opts.diff_id)
+    return failed_precondition("walking differ: layer " + desc.digest + " unpacks to " +
+                               applied->digest + ", but its diff ID is " + opts.diff_id +
+                               "; the image is corrupt or its config lies");
+  if (opts.sync_fs || config_.sync_fs)
+    if (auto st = sync_filesystem(target->dir); !st)
+      return st.error();
+  return Descriptor{media_type::layer_tar, applied->digest, applied->size, {}};
+}
+
+} // namespace strata::walking

@@ -1,0 +1,43 @@
+#pragma once
+// The walking differ's configuration, decoded once at init from its [plugins."..."] section.
+
+#include <strata/archive/apply.hpp>
+#include <strata/plugin/json.hpp>
+#include <strata/streamproc/processor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace strata::walking {
+
+/// TOML defaults of [plugins."strata.differ.v1.walking"]; the host checks keys and types
+/// against them, so decode() only has to check values.
+inline constexpr const char* default_config =
+    R"(# syncfs(2) the target filesystem after every apply (callers may also ask per apply).
+sync_fs = false
+# Like tar --no-same-owner: applied files belong to stratad's user, not the layer's uid/gid.
+no_same_owner = false
+# An xattr the target refuses (ENOTSUP, or trusted.* without privilege): "warn" skips it, "fail" fails the apply.
+xattr_errors = "warn"
+# Refuse layers whose entries add up to more than this many bytes; 0 means no limit.
+max_layer_bytes = 0
+# A stream processor idle this long is killed and the apply fails.
+processor_timeout_seconds = 300
+# [stream_processors.<id>] accepts = [...], returns = "...", path = "/abs/bin", args = [], env = []
+[stream_processors]
+)";
+
+struct Config {
+  bool sync_fs = false;
+  bool no_same_owner = false;
+  archive::XattrPolicy xattr_errors = archive::XattrPolicy::SkipWithWarning;
+  std::uint64_t max_layer_bytes = 0;
+  std::chrono::milliseconds processor_timeout = std::chrono::seconds(300);
+  std::vector<streamproc::ProcessorSpec> processors;
+};
+
+/// Decodes the effective section. Errors: InvalidArgument naming the key, the value and the fix.
+Result<Config> decode(const json::object& section);
+
+} // namespace strata::walking

@@ -1,0 +1,40 @@
+#pragma once
+// WalkingDiffer: applies layer blobs by walking the tar onto a directory (lib/archive) and
+// compares two directory trees by walking both. The plugin glue is in plugin.cpp.
+
+#include "config.hpp"
+
+#include <strata/plugin/content.hpp>
+#include <strata/plugin/differ.hpp>
+
+#include <memory>
+
+namespace strata::walking {
+
+class WalkingDiffer : public Differ {
+public:
+  WalkingDiffer(std::shared_ptr<ContentStore> store, Config config);
+
+  /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); media
+  /// types: OCI/Docker layer tars, gzip, zstd, and whatever configured stream processors turn
+  /// into one of those. Anything else is NotImplemented, decided before anything is read or
+  /// written.
+  Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
+                           const ApplyOptions& opts) override;
+
+  /// See Comparer::compare. Bind mounts (or no mounts: an empty tree) on both sides; media types
+  /// layer tar, tar+gzip (default), tar+zstd. The blob gets the content_label::uncompressed label.
+  Result<Descriptor> compare(const std::vector<Mount>& lower, const std::vector<Mount>& upper,
+                             const CompareOptions& opts) override;
+
+  const Config& config() const noexcept { return config_; }
+
+private:
+  // NotImplemented unless the media type is a layer tar we decode, or a processor takes it.
+  Status check_media_type(const std::string& media_type) const;
+
+  std::shared_ptr<ContentStore> store_;
+  Config config_;
+};
+
+} // namespace strata::walking

@@ -1,0 +1,78 @@
+#include "target.hpp"
+
+#include <algorithm>
+
+namespace strata::walking {
+
+namespace {
+
+bool has_option(const Mount& m, std::string_view opt) {
+  return std::find(m.options.begin(), m.options.end(), opt) != m.options.end();
+}
+
+std::string option_value(const Mount& m, std::string_view key) {
+  for (const auto& o : m.options)
+    if (o.size() > key.size() && o.compare(0, key.size(), key) == 0 && o[key.size()] == '=')
+      return o.substr(key.size() + 1);
+  return {};
+}
+
+std::string describe(const std::vector<Mount>& mounts) {
+  std::string out;
+  for (const auto& m : mounts)
+    out += (out.empty() ? "" : ", ") + m.type + " " + m.source;
+  return "[" + out + "]";
+}
+
+bool is_bind(const Mount& m) {
+  return m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");
+}
+
+} // namespace
+
+Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
+  if (mounts.size() != 1)
+    return not_implemented("walking differ: applies onto exactly one bind or overlay mount, got " +
+                           std::to_string(mounts.size()) + " mounts " + describe(mounts));
+  const Mount& m = mounts.front();
+  if (has_option(m, "ro"))
+    return invalid_argument("walking differ: cannot apply onto a read-only mount " + m.type + " " +
+                            m.source + " (option \"ro\")");
+  ApplyTarget t;
+  if (is_bind(m)) {
+    t.dir = m.source;
+  } else if (m.type == "overlay") {
+    t.dir = option_value(m, "upperdir");
+    if (t.dir.empty())
+      return not_implemented("walking differ: overlay mount without upperdir (a read-only "
+                             "overlay) cannot be applied onto");
+    t.whiteouts = archive::WhiteoutMode::Overlay;
+    if (has_option(m, "userxattr"))
+      t.opaque_xattr = "user.overlay.opaque";
+    std::string lower = option_value(m, "lowerdir");
+    for (std::size_t i = 0; !lower.empty() && i <= lower.size();) {
+      std::size_t j = std::min(lower.find(':', i), lower.size());
+      t.lowerdirs.push_back(lower.substr(i, j - i));
+      i = j + 1;
+    }
+  } else {
+    return not_implemented("walking differ: mount type \"" + m.type +
+                           "\" is not handled (bind and overlay are)");
+  }
+  if (t.dir.empty() || t.dir.front() != '/')
+    return invalid_argument("walking differ: mount directory \"" + t.dir +
+                            "\" must be an absolute path");
+  return t;
+}
+
+Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char* which) {
+  if (mounts.empty())
+    return std::string();
+  if (mounts.size() == 1 && is_bind(mounts.front()) && !mounts.front().source.empty() &&
+      mounts.front().source.front() == '/')
+    return mounts.front().source;
+  return not_implemented(std::string("walking differ: compares bind mounts only; the ") + which +
+                         " mounts are " + describe(mounts));
+}
+
+} // namespace strata::walking

@@ -1,0 +1,31 @@
+#pragma once
+// Where an apply writes: the differ handles a single bind mount (the directory itself) and a
+// single overlay mount (straight into its upperdir, whiteouts in overlay form); anything else is
+// NotImplemented so that the diff service can try the next differ.
+
+#include <strata/archive/apply.hpp>
+#include <strata/plugin/mount.hpp>
+
+#include <string>
+#include <vector>
+
+namespace strata::walking {
+
+struct ApplyTarget {
+  std::string dir;
+  archive::WhiteoutMode whiteouts = archive::WhiteoutMode::Remove;
+  std::string opaque_xattr = "trusted.overlay.opaque";
+  /// Overlay only: the lowerdirs, nearest first.
+  std::vector<std::string> lowerdirs;
+};
+
+/// Errors: NotImplemented (no mount, several mounts, another type, an overlay without
+/// upperdir); InvalidArgument (a read-only mount, a relative directory).
+Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts);
+
+/// The directory a read-only comparison can walk for `mounts`: "" for no mounts (an empty
+/// tree) or the source of a single bind mount.
+/// Errors: NotImplemented for anything else (it would need a temporary mount).
+Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char* which);
+
+} // namespace strata::walking

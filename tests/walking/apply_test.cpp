@@ -1,0 +1,220 @@
+// The walking differ end to end on real files: a layer ingested into a real content store,
+// applied onto a bind directory or into an overlay upperdir, through stream processors.
+#include "differ.hpp"
+#include "store.hpp"
+
+#include <strata/contentio/ingest.hpp>
+#include <strata/digest/sha256.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using strata::Code;
+using strata::Descriptor;
+using strata::Mount;
+
+std::string slurp(const stdfs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const stdfs::path& p, const std::string& data) {
+  stdfs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << data;
+}
+
+void run(const std::string& cmd) {
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+class WalkingApply : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/strata-walking-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto store = strata::content::LocalStore::open((dir_ / "content").string());
+    ASSERT_TRUE(store) << store.error().to_string();
+    store_ = *store;
+  }
+  void TearDown() override { stdfs::remove_all(dir_); }
+
+  // Tars the staging tree `name` (whiteouts are plain files named .wh.*, as in any OCI layer)
+  // and returns {plain tar, gzip of it}.
+  std::pair<std::string, std::string> layer(const std::string& name) {
+    const auto staging = dir_ / name;
+    const auto tar = dir_ / (name + ".tar");
+    run("bsdtar --numeric-owner -cf " + tar.string() + " -C " + staging.string() + " .");
+    run("gzip -n -k -f " + tar.string());
+    return {slurp(tar), slurp(tar.string() + ".gz")};
+  }
+
+  Descriptor ingest(const std::string& blob, const std::string& media_type) {
+    const std::string digest = strata::digest::sha256_of(blob);
+    std::size_t off = 0;
+    auto st = strata::contentio::ingest(
+        *store_, "test-" + digest, Descriptor{media_type, digest, std::int64_t(blob.size()), {}},
+        [&](std::span<std::byte> buf) -> strata::Result<std::size_t> {
+          std::size_t n = std::min(buf.size(), blob.size() - off);
+          std::memcpy(buf.data(), blob.data() + off, n);
+          off += n;
+          return n;
+        });
+    EXPECT_TRUE(st) << st.error().to_string();
+    return Descriptor{media_type, digest, std::int64_t(blob.size()), {}};
+  }
+
+  strata::walking::WalkingDiffer differ(strata::walking::Config config = {}) {
+    return strata::walking::WalkingDiffer(store_, std::move(config));
+  }
+
+  stdfs::path dir_;
+  std::shared_ptr<strata::content::LocalStore> store_;
+};
+
+TEST_F(WalkingApply, GzipLayerOntoABindDirectory) {
+  spit(dir_ / "l1/etc/hostname", "strata\n");
+  spit(dir_ / "l1/bin/sh", "#!\n");
+  auto [tar, gz] = layer("l1");
+  auto desc = ingest(gz, strata::media_type::layer_tar_gzip);
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  auto d = differ();
+  strata::ApplyOptions opts;
+  opts.diff_id = strata::digest::sha256_of(tar);
+  auto r = d.apply(desc, {Mount{"bind", target.string(), "", {"rbind", "rw"}}}, opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->media_type, strata::media_type::layer_tar);
+  EXPECT_EQ(r->digest, strata::digest::sha256_of(tar));
+  EXPECT_EQ(r->size, std::int64_t(tar.size()));
+  EXPECT_EQ(slurp(target / "etc/hostname"), "strata\n");
+}
+
+TEST_F(WalkingApply, WhiteoutsRemoveFilesOnABindDirectory) {
+  const auto target = dir_ / "target";
+  spit(target / "gone", "x");
+  spit(target / "opaque/old", "x");
+  spit(dir_ / "l2/.wh.gone", "");
+  spit(dir_ / "l2/opaque/.wh..wh..opq", "");
+  spit(dir_ / "l2/opaque/new", "n");
+  auto [tar, gz] = layer("l2");
+  auto r = differ().apply(ingest(tar, strata::media_type::layer_tar),
+                          {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(stdfs::exists(target / "gone"));
+  EXPECT_FALSE(stdfs::exists(target / "opaque/old"));
+  EXPECT_EQ(slurp(target / "opaque/new"), "n");
+  EXPECT_FALSE(stdfs::exists(target / ".wh.gone"));
+}
+
+TEST_F(WalkingApply, OverlayMountGetsOverlayWhiteoutsInItsUpperdir) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root for 0:0 character devices and trusted.* xattrs";
+  spit(dir_ / "l3/.wh.gone", "");
+  spit(dir_ / "l3/opaque/.wh..wh..opq", "");
+  spit(dir_ / "l3/opaque/new", "n");
+  auto [tar, gz] = layer("l3");
+  const auto upper = dir_ / "upper", work = dir_ / "work", lower = dir_ / "lower";
+  for (const auto& p : {upper, work, lower})
+    stdfs::create_directory(p);
+  auto r = differ().apply(ingest(gz, strata::media_type::layer_tar_gzip),
+                          {Mount{"overlay",
+                                 "overlay",
+                                 "",
+                                 {"index=off", "lowerdir=" + lower.string(),
+                                  "upperdir=" + upper.string(), "workdir=" + work.string()}}},
+                          {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  struct stat st {};
+  ASSERT_EQ(::lstat((upper / "gone").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(0, 0));
+  char value[8] = {};
+  ASSERT_EQ(::lgetxattr((upper / "opaque").c_str(), "trusted.overlay.opaque", value, sizeof value),
+            1);
+  EXPECT_EQ(value[0], 'y');
+  EXPECT_FALSE(stdfs::exists(work / "opaque"));
+}
+
+TEST_F(WalkingApply, DiffIdMismatchIsFailedPrecondition) {
+  spit(dir_ / "l4/a", "a");
+  auto [tar, gz] = layer("l4");
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  strata::ApplyOptions opts;
+  opts.diff_id = strata::digest::sha256_of("something else");
+  auto r = differ().apply(ingest(gz, strata::media_type::layer_tar_gzip),
+                          {Mount{"bind", target.string(), "", {"rbind"}}}, opts);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::FailedPrecondition) << r.error().to_string();
+  EXPECT_NE(r.error().message().find(opts.diff_id), std::string::npos);
+}
+
+TEST_F(WalkingApply, UnknownMediaTypeIsNotImplementedAndTouchesNothing) {
+  spit(dir_ / "l5/a", "a");
+  auto [tar, gz] = layer("l5");
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  auto r = differ().apply(ingest(gz, "application/vnd.example.layer+magic"),
+                          {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotImplemented) << r.error().to_string();
+  EXPECT_TRUE(stdfs::is_empty(target));
+}
+
+TEST_F(WalkingApply, MissingBlobIsNotFound) {
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  auto r = differ().apply(
+      Descriptor{
+          strata::media_type::layer_tar_gzip, strata::digest::sha256_of("never stored"), 12, {}},
+      {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotFound);
+}
+
+TEST_F(WalkingApply, StreamProcessorTurnsACustomMediaTypeIntoATar) {
+  spit(dir_ / "l6/via/processor", "p");
+  auto [tar, gz] = layer("l6");
+  const std::string custom = "application/vnd.example.layer.v1.tar+custom";
+  strata::walking::Config config;
+  config.processors.push_back(strata::streamproc::ProcessorSpec{
+      "gunzip", {custom}, strata::media_type::layer_tar, "/usr/bin/gzip", {"-d", "-c"}, {}});
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  strata::ApplyOptions opts;
+  opts.diff_id = strata::digest::sha256_of(tar);
+  opts.sync_fs = true;
+  auto r = differ(config).apply(ingest(gz, custom), {Mount{"bind", target.string(), "", {"rbind"}}},
+                                opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(slurp(target / "via/processor"), "p");
+}
+
+TEST_F(WalkingApply, ProcessorThatCannotRunLeavesTheMediaTypeNotImplemented) {
+  const std::string custom = "application/vnd.example.layer.v1.tar+custom";
+  strata::walking::Config config;
+  config.processors.push_back(strata::streamproc::ProcessorSpec{
+      "relative", {custom}, strata::media_type::layer_tar, "bin/gzip", {"-d"}, {}});
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  auto r = differ(config).apply(ingest("irrelevant", custom),
+                                {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotImplemented);
+  EXPECT_NE(r.error().message().find("relative"), std::string::npos) << r.error().to_string();
+}
+
+} // namespace

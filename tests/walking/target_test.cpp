@@ -1,0 +1,86 @@
+// Which mounts and media types the walking differ takes, and that everything else is
+// NotImplemented (so the diff service moves on) rather than some other error.
+#include "config.hpp"
+#include "target.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using strata::Code;
+using strata::Mount;
+using strata::walking::apply_target;
+using strata::walking::plain_directory;
+
+TEST(ApplyTarget, BindMountIsItsSourceDirectory) {
+  auto t = apply_target({Mount{"bind", "/var/lib/x/fs", "", {"rbind", "rw"}}});
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(t->dir, "/var/lib/x/fs");
+  EXPECT_EQ(t->whiteouts, strata::archive::WhiteoutMode::Remove);
+}
+
+TEST(ApplyTarget, OverlayAppliesIntoUpperdirWithOverlayWhiteouts) {
+  auto t = apply_target(
+      {Mount{"overlay",
+             "overlay",
+             "",
+             {"index=off", "lowerdir=/l/2:/l/1", "upperdir=/u/fs", "workdir=/u/work"}}});
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(t->dir, "/u/fs");
+  EXPECT_EQ(t->whiteouts, strata::archive::WhiteoutMode::Overlay);
+  EXPECT_EQ(t->opaque_xattr, "trusted.overlay.opaque");
+  EXPECT_EQ(t->lowerdirs, (std::vector<std::string>{"/l/2", "/l/1"}));
+}
+
+TEST(ApplyTarget, UserxattrOverlayUsesTheUserOpaqueXattr) {
+  auto t = apply_target(
+      {Mount{"overlay", "overlay", "", {"userxattr", "lowerdir=/l", "upperdir=/u", "workdir=/w"}}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->opaque_xattr, "user.overlay.opaque");
+}
+
+TEST(ApplyTarget, EverythingElseIsNotImplemented) {
+  const std::vector<std::vector<Mount>> cases = {
+      {},
+      {Mount{"ext4", "/dev/loop0", "", {}}},
+      {Mount{"overlay", "overlay", "", {"lowerdir=/a:/b"}}}, // read-only overlay: no upperdir
+      {Mount{"bind", "/a", "", {"rbind"}}, Mount{"bind", "/b", "", {"rbind"}}},
+  };
+  for (const auto& mounts : cases) {
+    auto t = apply_target(mounts);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error().code(), Code::NotImplemented) << t.error().to_string();
+  }
+}
+
+TEST(ApplyTarget, ReadOnlyOrRelativeTargetsAreInvalid) {
+  auto ro = apply_target({Mount{"bind", "/a", "", {"rbind", "ro"}}});
+  ASSERT_FALSE(ro);
+  EXPECT_EQ(ro.error().code(), Code::InvalidArgument);
+  auto rel = apply_target({Mount{"bind", "a/b", "", {"rbind"}}});
+  ASSERT_FALSE(rel);
+  EXPECT_EQ(rel.error().code(), Code::InvalidArgument);
+}
+
+TEST(PlainDirectory, NoMountsIsTheEmptyTreeAndOverlayNeedsAMount) {
+  auto none = plain_directory({}, "lower");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, "");
+  auto overlay = plain_directory({Mount{"overlay", "overlay", "", {"lowerdir=/a:/b"}}}, "upper");
+  ASSERT_FALSE(overlay);
+  EXPECT_EQ(overlay.error().code(), Code::NotImplemented);
+}
+
+TEST(Config, DefaultsDecodeAndBadValuesNameTheKey) {
+  auto ok = strata::walking::decode(strata::json::object{});
+  ASSERT_TRUE(ok);
+  EXPECT_FALSE(ok->sync_fs);
+  strata::json::object bad{{"xattr_errors", "maybe"}};
+  auto r = strata::walking::decode(bad);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("xattr_errors"), std::string::npos);
+  strata::json::object negative{{"max_layer_bytes", -1}};
+  EXPECT_FALSE(strata::walking::decode(negative));
+}
+
+} // namespace
