@@ -3,42 +3,79 @@
 #include <strata/digest/sha256.hpp>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <map>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 namespace strata::testing {
 
-namespace stdfs = std::filesystem;
-
 namespace {
 
-std::string content_digest(const stdfs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return digest::sha256_of(s.str());
+Error io_error(const std::string& what, int err) {
+  return internal_error(what + ": " + std::strerror(err));
 }
 
-std::string xattrs_of(const stdfs::path& p, const TreeDigestOptions& opts) {
-  char names[65536];
-  ssize_t n = ::llistxattr(p.c_str(), names, sizeof names);
+// Owns a descriptor for the duration of one directory's walk.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+struct Item {
+  std::string rel;
+  struct stat st {};
+  std::string content;     // regular files: "sha256:..."
+  std::string link_target; // symlinks
+  std::string xattrs;      // " xattr:k=v..." in name order
+};
+
+// The magic-link path of (dirfd, name): l*xattr on it never follows `name`.
+std::string at_path(int dirfd, const std::string& name) {
+  return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+}
+
+Result<std::string> xattrs_of(int dirfd, const std::string& name, const std::string& rel,
+                              const TreeDigestOptions& opts) {
+  const std::string p = at_path(dirfd, name);
+  ssize_t n = ::llistxattr(p.c_str(), nullptr, 0);
+  if (n < 0)
+    return errno == ENOTSUP ? std::string()
+                            : Result<std::string>(io_error("llistxattr " + rel, errno));
+  std::string names(static_cast<std::size_t>(n), '\0');
+  n = ::llistxattr(p.c_str(), names.data(), names.size());
+  if (n < 0)
+    return io_error("llistxattr " + rel, errno);
+  names.resize(static_cast<std::size_t>(n));
   std::map<std::string, std::string> kv;
-  for (ssize_t i = 0; i < n;) {
-    std::string key(names + i);
-    i += static_cast<ssize_t>(key.size()) + 1;
-    bool excluded = false;
+  for (std::size_t i = 0; i < names.size();) {
+    std::string key(names.c_str() + i);
+    i += key.size() + 1;
+    bool excluded = key.empty();
     for (const auto& prefix : opts.exclude_xattrs)
-      excluded = excluded || key.rfind(prefix, 0) == 0;
+      excluded = excluded || key.starts_with(prefix);
     if (excluded)
       continue;
-    char value[65536];
-    ssize_t vn = ::lgetxattr(p.c_str(), key.c_str(), value, sizeof value);
-    kv[key] = vn >= 0 ? std::string(value, static_cast<std::size_t>(vn)) : "?";
+    ssize_t vn = ::lgetxattr(p.c_str(), key.c_str(), nullptr, 0);
+    std::string value(vn > 0 ? static_cast<std::size_t>(vn) : 0, '\0');
+    if (vn > 0)
+      vn = ::lgetxattr(p.c_str(), key.c_str(), value.data(), value.size());
+    if (vn < 0)
+      return io_error("lgetxattr " + key + " of " + rel, errno);
+    value.resize(static_cast<std::size_t>(vn));
+    kv[key] = std::move(value);
   }
   std::string out;
   for (const auto& [k, v] : kv)
@@ -46,53 +83,117 @@ std::string xattrs_of(const stdfs::path& p, const TreeDigestOptions& opts) {
   return out;
 }
 
+Result<std::string> content_of(int dirfd, const std::string& name, const std::string& rel) {
+  Fd f(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (f.fd < 0)
+    return io_error("open " + rel, errno);
+  digest::Sha256 h;
+  std::vector<std::byte> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::read(f.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return io_error("read " + rel, errno);
+    if (n == 0)
+      break;
+    h.update(std::span(buf).first(static_cast<std::size_t>(n)));
+  }
+  return h.finish();
+}
+
+// Everything below directory `dirfd` (whose relative path is `rel`), fd-relative and never
+// following a symlink.
+Status collect(int dirfd, const std::string& rel, const TreeDigestOptions& opts,
+               std::vector<Item>& out) {
+  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
+  if (!d) {
+    int err = errno;
+    if (dup >= 0)
+      ::close(dup);
+    return io_error("opendir " + (rel.empty() ? "." : rel), err);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..")
+      names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    Item it;
+    it.rel = rel.empty() ? name : rel + "/" + name;
+    if (::fstatat(dirfd, name.c_str(), &it.st, AT_SYMLINK_NOFOLLOW) != 0)
+      return io_error("stat " + it.rel, errno);
+    if (S_ISREG(it.st.st_mode)) {
+      auto c = content_of(dirfd, name, it.rel);
+      if (!c)
+        return c.error();
+      it.content = std::move(*c);
+    } else if (S_ISLNK(it.st.st_mode)) {
+      std::string buf(static_cast<std::size_t>(it.st.st_size) + 1, '\0');
+      ssize_t n = ::readlinkat(dirfd, name.c_str(), buf.data(), buf.size());
+      if (n < 0)
+        return io_error("readlink " + it.rel, errno);
+      buf.resize(static_cast<std::size_t>(n));
+      it.link_target = std::move(buf);
+    }
+    auto x = xattrs_of(dirfd, name, it.rel, opts);
+    if (!x)
+      return x.error();
+    it.xattrs = std::move(*x);
+    const bool is_dir = S_ISDIR(it.st.st_mode);
+    const std::string child_rel = it.rel;
+    out.push_back(std::move(it));
+    if (is_dir) {
+      Fd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child.fd < 0)
+        return io_error("open directory " + child_rel, errno);
+      if (auto st = collect(child.fd, child_rel, opts, out); !st)
+        return st;
+    }
+  }
+  return {};
+}
+
 } // namespace
 
 Result<std::string> tree_listing(const std::string& root, const TreeDigestOptions& opts) {
-  std::error_code ec;
-  if (!stdfs::is_directory(root, ec))
-    return not_found(root + " is not a directory");
-  std::map<std::string, std::string> lines;
+  Fd top(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (top.fd < 0)
+    return not_found("tree listing: " + root + " is not a directory: " + std::strerror(errno));
+  std::vector<Item> items;
+  if (auto st = collect(top.fd, "", opts, items); !st)
+    return st.error().wrap("tree listing of " + root);
+  // Byte order of whole paths, so the listing does not depend on the walk.
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.rel < b.rel; });
   std::map<std::pair<dev_t, ino_t>, std::string> first_path;
-  std::vector<std::pair<std::string, struct stat>> entries;
-  for (auto it = stdfs::recursive_directory_iterator(root, ec); !ec && it != stdfs::end(it);
-       it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0)
-      return internal_error("cannot stat " + it->path().string());
-    entries.emplace_back(it->path().lexically_relative(root).string(), st);
-  }
-  if (ec)
-    return internal_error("cannot walk " + root + ": " + ec.message());
-  std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [rel, st] : entries) {
-    const stdfs::path p = stdfs::path(root) / rel;
+  std::string out;
+  for (const auto& it : items) {
+    const auto& st = it.st;
     if (opts.skip_whiteout_devices && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
       continue;
     std::ostringstream l;
-    l << rel << " mode=" << std::oct << st.st_mode << std::dec << " owner=" << st.st_uid << ":"
+    l << it.rel << " mode=" << std::oct << st.st_mode << std::dec << " owner=" << st.st_uid << ":"
       << st.st_gid;
-    if (S_ISREG(st.st_mode)) {
-      l << " size=" << st.st_size << " " << content_digest(p);
-      if (st.st_nlink > 1) {
-        auto [it, fresh] = first_path.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
-        if (!fresh)
-          l << " link=" << it->second;
-      }
-    } else if (S_ISLNK(st.st_mode)) {
-      l << " -> " << stdfs::read_symlink(p).string();
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    if (S_ISREG(st.st_mode))
+      l << " size=" << st.st_size << " " << it.content;
+    else if (S_ISLNK(st.st_mode))
+      l << " -> " << it.link_target;
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
       l << " rdev=" << major(st.st_rdev) << ":" << minor(st.st_rdev);
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+      auto [pos, fresh] = first_path.emplace(std::make_pair(st.st_dev, st.st_ino), it.rel);
+      if (!fresh)
+        l << " link=" << pos->second;
     }
-    if (opts.mtimes && !S_ISDIR(st.st_mode))
+    if (S_ISDIR(st.st_mode) ? opts.dir_mtimes : opts.mtimes)
       l << " mtime=" << st.st_mtim.tv_sec;
-    l << xattrs_of(p, opts);
-    lines[rel] = l.str();
+    l << it.xattrs << "\n";
+    out += l.str();
   }
-  std::string out;
-  for (const auto& [k, v] : lines)
-    out += v + "\n";
   return out;
 }
 

@@ -11,17 +11,26 @@
 namespace strata::testing {
 
 struct TreeDigestOptions {
-  /// Include regular files' and symlinks' mtimes (seconds). Directory times never count.
+  /// Include non-directories' mtimes (seconds).
   bool mtimes = false;
+  /// Include directories' mtimes (seconds); off by default because creating children moves
+  /// them, and diffs do not carry them for unchanged directories.
+  bool dir_mtimes = false;
   /// Xattr name prefixes left out (e.g. "trusted.overlay." when comparing an upperdir).
   std::vector<std::string> exclude_xattrs = {"security.selinux"};
   /// Treat 0:0 character devices as absent (overlay whiteouts seen in an upperdir).
   bool skip_whiteout_devices = false;
 };
 
-/// One line per entry below `root`, sorted by path. Errors: NotFound; Internal on I/O.
+/// The canonical listing: one line per entry below `root` (root itself excluded), sorted by the
+/// bytes of its relative path: "<path> mode=<octal st_mode> owner=<uid>:<gid>", then for
+/// regular files "size=<n> sha256:<content>", for symlinks "-> <target>", for devices
+/// "rdev=<major>:<minor>", for every later path of an inode with nlink > 1 "link=<first path>",
+/// optional "mtime=<s>", and " xattr:<name>=<value digest>" per xattr in name order.
+/// Errors: NotFound (root missing or not a directory); Internal on I/O, naming the path.
 Result<std::string> tree_listing(const std::string& root, const TreeDigestOptions& opts = {});
-/// "sha256:<hex>" of tree_listing().
+
+/// "sha256:<hex>" of tree_listing(). Errors: as tree_listing().
 Result<std::string> tree_digest(const std::string& root, const TreeDigestOptions& opts = {});
 
 } // namespace strata::testing

@@ -1,5 +1,6 @@
-// tree-digest [--mtime] [--list] [--skip-whiteouts] [--exclude-xattr PREFIX]... DIR
+// tree-digest [--mtime] [--dir-mtime] [--list] [--skip-whiteouts] [--exclude-xattr PREFIX]... DIR
 // Prints the tree digest of DIR (or its canonical listing with --list), for Python tests.
+// Exit status: 0 printed, 1 the tree could not be read, 2 usage error.
 #include "tree_digest.hpp"
 
 #include <cstdio>
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--mtime")
       opts.mtimes = true;
+    else if (a == "--dir-mtime")
+      opts.dir_mtimes = true;
     else if (a == "--list")
       list = true;
     else if (a == "--skip-whiteouts")
@@ -23,7 +26,7 @@ int main(int argc, char** argv) {
     else if (!a.empty() && a[0] != '-' && dir.empty())
       dir = a;
     else {
-      std::fprintf(stderr, "usage: tree-digest [--mtime] [--list] [--skip-whiteouts] "
+      std::fprintf(stderr, "usage: tree-digest [--mtime] [--dir-mtime] [--list] [--skip-whiteouts] "
                            "[--exclude-xattr PREFIX]... DIR\n");
       return 2;
     }

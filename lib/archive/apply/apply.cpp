@@ -83,6 +83,17 @@ private:
       p = fs::split_parent(p).first;
   }
 
+  // The directory a whiteout acts on, or an empty fd when there is none (missing, or a
+  // non-directory): then there is nothing below it to hide.
+  Result<fs::UniqueFd> open_lower_dir(const std::string& parent) const {
+    auto dir = root_.open_at(parent, O_RDONLY | O_DIRECTORY);
+    if (dir)
+      return dir;
+    if (dir.error().code() == Code::NotFound || dir.error().message().find(std::strerror(ENOTDIR)) != std::string::npos)
+      return fs::UniqueFd();
+    return std::move(dir).error();
+  }
+
   Status whiteout(const std::string& parent, const std::string& base, archive_entry* e) {
     if (base == opaque_marker)
       return opaque(parent);
@@ -107,9 +118,11 @@ private:
         return fs::sys_error("cannot chown the overlay whiteout for " + target, errno);
       return {};
     }
-    auto dir = root_.open_at(parent, O_RDONLY | O_DIRECTORY);
+    auto dir = open_lower_dir(parent);
     if (!dir)
-      return dir.error().code() == Code::NotFound ? Status{} : Status(std::move(dir).error());
+      return std::move(dir).error();
+    if (!*dir)
+      return {};
     return fs::remove_all_at(dir->get(), name, target);
   }
 
@@ -123,9 +136,11 @@ private:
       mark_written(parent);
       return {};
     }
-    auto dir = root_.open_at(parent, O_RDONLY | O_DIRECTORY);
+    auto dir = open_lower_dir(parent);
     if (!dir)
-      return dir.error().code() == Code::NotFound ? Status{} : Status(std::move(dir).error());
+      return std::move(dir).error();
+    if (!*dir)
+      return {};
     DIR* d = ::fdopendir(::dup(dir->get()));
     if (!d)
       return fs::sys_error("cannot list \"" + parent + "\"", errno);

@@ -48,19 +48,19 @@ Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& r
   const mode_t type = archive_entry_filetype(e);
   const char* hardlink = archive_entry_hardlink(e);
 
+  if (hardlink)
+    return write_hardlink(pfd, base, rel, hardlink);
+
   // Whatever is at the name goes, unless a directory meets a directory (they merge). Removal
   // never follows a symlink: a link planted by an earlier entry is replaced, not written through.
   struct stat existing {};
   if (::fstatat(pfd, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR && !hardlink))
+    if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR))
       if (auto st = fs::remove_all_at(pfd, base, rel); !st)
         return st;
   } else if (errno != ENOENT) {
     return fs::sys_error("cannot stat " + rel, errno);
   }
-
-  if (hardlink)
-    return write_hardlink(pfd, base, hardlink);
 
   switch (type) {
   case AE_IFREG: {
@@ -141,7 +141,8 @@ Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string&
   return {};
 }
 
-Status EntryWriter::write_hardlink(int parent, const std::string& base, const char* target) {
+Status EntryWriter::write_hardlink(int parent, const std::string& base, const std::string& rel,
+                                   const char* target) {
   auto rel = fs::clean_relative(target);
   if (!rel)
     return std::move(rel).error().wrap("hardlink target");
@@ -151,6 +152,23 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const ch
   auto tparent = root_.open_at(tparent_rel, O_RDONLY | O_DIRECTORY);
   if (!tparent)
     return std::move(tparent).error().wrap("hardlink target \"" + std::string(target) + "\"");
+  struct stat st {};
+  if (::fstatat(tparent->get(), std::string(tbase).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return fs::sys_error("hardlink target \"" + std::string(target) + "\"", errno);
+  if (S_ISDIR(st.st_mode))
+    return invalid_argument("hardlink to directory \"" + std::string(target) +
+                            "\": directories cannot be hardlinked");
+  // The target is resolved before the name is cleared, so a link to the path itself (or to
+  // another name of the same inode) leaves the file alone instead of deleting it.
+  struct stat existing {};
+  if (::fstatat(parent, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
+      return {};
+    if (auto rm = fs::remove_all_at(parent, base, rel); !rm)
+      return rm;
+  } else if (errno != ENOENT) {
+    return fs::sys_error("cannot stat " + rel, errno);
+  }
   // No AT_SYMLINK_FOLLOW: a hardlink to a symlink links the symlink itself, never what it
   // points at (which may be outside the root).
   if (::linkat(tparent->get(), std::string(tbase).c_str(), parent, base.c_str(), 0) != 0)
@@ -176,8 +194,9 @@ Status EntryWriter::set_metadata(archive_entry* e, int fd, int parent, const std
     return st;
   if (!is_symlink) {
     const mode_t mode = archive_entry_perm(e) & 07777;
+    // AT_SYMLINK_NOFOLLOW: even a node we just made is never chmodded through a symlink.
     int rc = fd >= 0 ? ::fchmod(fd, mode)
-                     : ::fchmodat(parent, base.c_str(), mode, 0); // a node we just made
+                     : ::fchmodat(parent, base.c_str(), mode, AT_SYMLINK_NOFOLLOW);
     if (rc != 0)
       return fs::sys_error("cannot chmod", errno);
   }
@@ -216,7 +235,10 @@ Status EntryWriter::set_xattrs(archive_entry* e, int fd, int parent, const std::
     if (rc == 0)
       continue;
     const int err = errno;
-    const bool refused = err == ENOTSUP || err == EPERM || err == EACCES;
+    // Refused by the filesystem or our privileges: an unknown namespace, user.* on a symlink
+    // or device, trusted.* without CAP_SYS_ADMIN, a value larger than the filesystem holds.
+    const bool refused =
+        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
     if (refused && opts_.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
       if (opts_.warn)
         opts_.warn("skipped xattr " + std::string(n) + " on " + base + ": " + std::strerror(err));

@@ -33,7 +33,10 @@ public:
 private:
   Status write_regular(TarReader& tar, int parent, const std::string& base, archive_entry* e,
                        fs::UniqueFd& out);
-  Status write_hardlink(int parent, const std::string& base, const char* target);
+  // Links `target` (resolved inside the root, never through its last component) at
+  // (parent, base), replacing what was there unless it is already that inode.
+  Status write_hardlink(int parent, const std::string& base, const std::string& rel,
+                        const char* target);
   // Owner, xattrs, mode, times, in that order (chown clears setuid bits, so chmod follows it).
   // `fd` is the entry opened (regular files, directories) or -1 (symlinks, devices, fifos),
   // which are then addressed as (parent, base) without following.

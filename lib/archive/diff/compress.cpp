@@ -40,9 +40,14 @@ class GzipWriter final : public CompressingWriter {
 public:
   explicit GzipWriter(contentio::Sink out) : out_(std::move(out)), buf_(out_chunk) {
     std::memset(&z_, 0, sizeof z_);
-    // windowBits 16+: a gzip wrapper with no name and mtime 0, so equal input, equal bytes.
+    // windowBits 16+: a gzip wrapper. Its header is set explicitly: no name, no comment,
+    // mtime 0 and OS 255 ("unknown", as Go's compress/gzip writes) instead of zlib's build-time
+    // OS code, so equal input gives equal bytes whatever host or zlib build wrote them.
+    std::memset(&header_, 0, sizeof header_);
+    header_.os = 255;
     ok_ = deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                       Z_DEFAULT_STRATEGY) == Z_OK;
+                       Z_DEFAULT_STRATEGY) == Z_OK &&
+          deflateSetHeader(&z_, &header_) == Z_OK;
   }
   ~GzipWriter() override { deflateEnd(&z_); }
 
@@ -82,6 +87,7 @@ private:
   contentio::Sink out_;
   std::vector<std::byte> buf_;
   z_stream z_;
+  gz_header header_; // read by zlib until the header is out, so it lives as long as z_
   bool ok_ = false;
   bool finished_ = false;
 };

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <map>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace strata::archive {
 
@@ -30,9 +31,14 @@ bool same_metadata(const TreeEntry& a, const TreeEntry& b) {
 
 using InodeKey = std::pair<dev_t, ino_t>;
 
+bool is_socket(const TreeEntry& e) {
+  return S_ISSOCK(e.st.st_mode);
+}
+
 class TreeDiff {
 public:
-  TreeDiff(detail::TarWriter& out, const DiffOptions& opts) : out_(out), opts_(opts) {}
+  TreeDiff(detail::TarWriter& out, const DiffOptions& opts, int upper_root)
+      : out_(out), opts_(opts), upper_root_(upper_root) {}
 
   Status walk(const std::string& rel, int lfd, int ufd) {
     auto lnames = detail::sorted_names(lfd, "lower/" + rel);
@@ -59,10 +65,12 @@ public:
   }
 
 private:
+  // A directory present in both trees on the way down to the current one; written only when
+  // something below it (or itself) changed.
   struct Parent {
     std::string rel;
     TreeEntry entry;
-    bool emitted = false;
+    bool written = false;
   };
 
   Status deleted(const std::string& rel, const std::string& name) {
@@ -77,6 +85,8 @@ private:
     auto ue = detail::read_entry(ufd, name, "upper/" + path);
     if (!ue)
       return ue.error();
+    if (is_socket(*ue))
+      return {}; // sockets have no place in a layer
     if (auto st = emit(path, *ue, ufd, name); !st)
       return st;
     if (!ue->is_dir())
@@ -95,10 +105,16 @@ private:
     auto ue = detail::read_entry(ufd, name, "upper/" + path);
     if (!ue)
       return ue.error();
-    if ((le->st.st_mode & S_IFMT) != (ue->st.st_mode & S_IFMT) || !le->is_dir() != !ue->is_dir())
+    if ((le->st.st_mode & S_IFMT) != (ue->st.st_mode & S_IFMT)) {
+      // A socket cannot be written, but what it replaced must still go.
+      if (is_socket(*ue))
+        return deleted(rel, name);
       return added(rel, ufd, name); // a new type replaces the old entry (and its children)
+    }
+    if (is_socket(*ue))
+      return {};
     if (ue->is_dir()) {
-      parents_.push_back(Parent{path, *ue});
+      parents_.push_back(Parent{path, *ue, false});
       Status st = same_metadata(*le, *ue) ? Status{} : flush_parents();
       if (st) {
         auto lchild = detail::open_dir(lfd, name, "lower/" + path);
@@ -118,7 +134,7 @@ private:
       return changed.error();
     if (*changed)
       return emit(path, *ue, ufd, name);
-    if (ue->is_reg() && ue->st.st_nlink > 1)
+    if (ue->st.st_nlink > 1)
       return unchanged_link(path, *ue);
     return {};
   }
@@ -149,11 +165,8 @@ private:
   // or the apply side would lose the link.
   Status unchanged_link(const std::string& path, const TreeEntry& ue) {
     const InodeKey key{ue.st.st_dev, ue.st.st_ino};
-    if (auto it = sources_.find(key); it != sources_.end()) {
-      if (auto st = flush_parents(); !st)
-        return st;
-      return out_.entry(path, ue, mtime(ue), -1, {}, it->second);
-    }
+    if (auto it = sources_.find(key); it != sources_.end())
+      return link_entry(path, ue, it->second);
     waiting_[key].emplace_back(path, ue);
     return {};
   }
@@ -161,7 +174,11 @@ private:
   Status emit(const std::string& path, const TreeEntry& ue, int dirfd, const std::string& base) {
     if (auto st = flush_parents(); !st)
       return st;
-    if (!ue.is_reg() || ue.st.st_nlink < 2)
+    if (ue.is_dir()) {
+      emitted_dirs_.insert(path);
+      return out_.entry(path, ue, mtime(ue), dirfd, base);
+    }
+    if (ue.st.st_nlink < 2)
       return out_.entry(path, ue, mtime(ue), dirfd, base);
     const InodeKey key{ue.st.st_dev, ue.st.st_ino};
     if (auto it = sources_.find(key); it != sources_.end())
@@ -170,23 +187,65 @@ private:
       return st;
     sources_.emplace(key, path);
     if (auto it = waiting_.find(key); it != waiting_.end()) {
-      for (const auto& [link, entry] : it->second)
-        if (auto st = out_.entry(link, entry, mtime(entry), -1, {}, path); !st)
-          return st;
+      auto links = std::move(it->second);
       waiting_.erase(it);
+      for (const auto& [link, entry] : links)
+        if (auto st = link_entry(link, entry, path); !st)
+          return st;
     }
     return {};
+  }
+
+  // A link entry for an unchanged path, which may sit in a directory the walk already left:
+  // its ancestors are written first like those of any other entry.
+  Status link_entry(const std::string& path, const TreeEntry& e, const std::string& source) {
+    if (auto st = flush_parents(); !st)
+      return st;
+    if (auto st = ensure_ancestors(path); !st)
+      return st;
+    return out_.entry(path, e, mtime(e), -1, {}, source);
   }
 
   // Unchanged directories above a change are written first, so the change lands in a
   // directory with the right owner and mode.
   Status flush_parents() {
     for (auto& p : parents_) {
-      if (p.emitted)
+      if (p.written)
         continue;
+      p.written = true;
+      if (!emitted_dirs_.insert(p.rel).second)
+        continue; // written by ensure_ancestors()
       if (auto st = out_.entry(p.rel, p.entry, mtime(p.entry), -1, {}); !st)
         return st;
-      p.emitted = true;
+    }
+    return {};
+  }
+
+  // Writes the directories above `path` not written yet, reading them from the upper tree
+  // (fd-relative, never following a symlink).
+  Status ensure_ancestors(const std::string& path) {
+    fs::UniqueFd dir(::fcntl(upper_root_, F_DUPFD_CLOEXEC, 0));
+    if (!dir)
+      return fs::sys_error("cannot duplicate the upper tree's descriptor", errno);
+    for (std::size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      const std::string rel = path.substr(0, slash);
+      const std::string name =
+          rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
+      if (!emitted_dirs_.count(rel)) {
+        auto e = detail::read_entry(dir.get(), name, "upper/" + rel);
+        if (!e)
+          return e.error();
+        if (!e->is_dir())
+          return internal_error("upper/" + rel + " stopped being a directory during the diff");
+        if (auto st = out_.entry(rel, *e, mtime(*e), -1, {}); !st)
+          return st;
+        emitted_dirs_.insert(rel);
+      }
+      auto next = detail::open_dir(dir.get(), name, "upper/" + rel);
+      if (!next)
+        return next.error();
+      dir = std::move(*next);
     }
     return {};
   }
@@ -205,7 +264,9 @@ private:
 
   detail::TarWriter& out_;
   const DiffOptions& opts_;
+  int upper_root_;
   std::vector<Parent> parents_;
+  std::unordered_set<std::string> emitted_dirs_;
   std::map<InodeKey, std::string> sources_;
   std::map<InodeKey, std::vector<std::pair<std::string, TreeEntry>>> waiting_;
 };
@@ -232,7 +293,7 @@ Result<DiffResult> write_diff(const std::string& lower, const std::string& upper
   if (!ufd)
     return std::move(ufd).error();
   detail::TarWriter writer(out);
-  TreeDiff diff(writer, opts);
+  TreeDiff diff(writer, opts, ufd->get());
   if (auto st = diff.walk("", lfd ? lfd.get() : -1, ufd->get()); !st)
     return st.error().wrap("diff " + (lower.empty() ? "(empty)" : lower) + " -> " + upper);
   if (auto st = writer.close(); !st)
@@ -254,6 +315,12 @@ Result<std::optional<Timestamp>> source_date_epoch_from_env() {
   if (ec != std::errc() || end != s.data() + s.size() || secs < 0)
     return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
                             "\" is not a non-negative number of seconds since 1970");
+  const auto max_secs =
+      std::chrono::duration_cast<std::chrono::seconds>(Timestamp::duration::max()).count();
+  if (secs > max_secs)
+    return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
+                            "\" is too far in the future" + " (at most " +
+                            std::to_string(max_secs) + " seconds since 1970)");
   return std::optional<Timestamp>(Timestamp(std::chrono::seconds(secs)));
 }
 

@@ -9,13 +9,35 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <span>
 
 namespace strata::archive::detail {
 
 namespace {
 
-bool overlay_private(std::string_view name) {
-  return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.");
+// Xattrs that describe the host rather than the layer: overlayfs bookkeeping (opaque, redirect,
+// origin, metacopy...) of an upperdir, and SELinux labels, which the host's policy assigns (the
+// same tree is labelled differently on another host, and the applying side relabels anyway).
+// Everything else, security.capability and POSIX ACLs (system.posix_acl_*) included, is content.
+bool host_private(std::string_view name) {
+  return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") ||
+         name == "security.selinux";
+}
+
+// Reads up to buf.size() bytes, short only at the end of the file.
+ssize_t read_full(int fd, std::span<char> buf) {
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    got += static_cast<std::size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
 }
 
 // Xattrs of (dirfd, name) without following it: the parent's fd magic link plus the name.
@@ -32,8 +54,7 @@ Status read_xattrs(int dirfd, const std::string& name, const std::string& displa
   for (std::size_t i = 0; i < names.size();) {
     std::string key(names.c_str() + i);
     i += key.size() + 1;
-    // overlayfs bookkeeping (opaque, redirect, origin...) is not part of a layer's content.
-    if (key.empty() || overlay_private(key))
+    if (key.empty() || host_private(key))
       continue;
     ssize_t vlen = ::lgetxattr(path.c_str(), key.c_str(), nullptr, 0);
     if (vlen < 0)
@@ -105,11 +126,10 @@ Result<bool> same_content(int dirfd_a, const std::string& a, int dirfd_b, const 
     return fs::sys_error("cannot open " + display + " to compare it", errno);
   std::array<char, 32768> ba{}, bb{};
   for (;;) {
-    ssize_t na = ::read(fa.get(), ba.data(), ba.size());
-    ssize_t nb = ::read(fb.get(), bb.data(), bb.size());
+    ssize_t na = read_full(fa.get(), ba);
+    ssize_t nb = na < 0 ? 0 : read_full(fb.get(), bb);
     if (na < 0 || nb < 0)
       return fs::sys_error("cannot read " + display + " to compare it", errno);
-    // Regular files on local filesystems fill whole buffers until the end.
     if (na != nb || std::memcmp(ba.data(), bb.data(), static_cast<std::size_t>(na)) != 0)
       return false;
     if (na == 0)

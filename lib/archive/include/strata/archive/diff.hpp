@@ -31,7 +31,14 @@ struct DiffResult {
 /// order of names and writes an uncompressed PAX tar of the changes into `out`: added and
 /// modified entries with their content, modes, owners, mtimes (seconds), xattrs, hardlinks
 /// within the layer and device numbers; a ".wh.<name>" entry for each deleted path (one for a
-/// whole deleted directory); parents of changed entries included. Sockets are skipped.
+/// whole deleted directory); parents of changed entries included. Sockets are skipped (one
+/// replacing another entry yields that entry's whiteout). Xattrs are carried as
+/// SCHILY.xattr.*, all but the host's own: overlayfs bookkeeping (trusted.overlay.*,
+/// user.overlay.*) and security.selinux. Paths sharing an inode (nlink > 1) become one entry and
+/// hardlink entries to it, in walk order. The bytes depend only on the trees and `opts`, not on
+/// the host, its locale or the time of day: restricted PAX (an extended header only where ustar
+/// cannot hold a field), numeric owners only, no atime/ctime, no padding after the two
+/// end-of-archive blocks.
 /// A non-directory counts as changed when its type, mode, owner, device number, xattrs, size,
 /// symlink target or mtime differ; with equal mtimes whose nanoseconds are 0 on either side
 /// (truncated by a tar), the bytes are compared. Equal size and equal full-precision mtime mean
