@@ -5,6 +5,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -56,7 +57,13 @@ std::string TarBuilder::bytes() const {
   std::string out;
   std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_write_new(),
                                                               archive_write_free);
-  archive_write_set_format_pax_restricted(a.get());
+  // pax_restricted leaves atime out; full pax keeps it, so use it only when a test asks.
+  const bool any_atime =
+      std::any_of(entries_.begin(), entries_.end(), [](const TarEntry& t) { return t.atime >= 0; });
+  if (any_atime)
+    archive_write_set_format_pax(a.get());
+  else
+    archive_write_set_format_pax_restricted(a.get());
   archive_write_set_bytes_per_block(a.get(), 512);
   archive_write_open(a.get(), &out, nullptr, append_cb, nullptr);
   for (const auto& t : entries_) {
@@ -66,7 +73,9 @@ std::string TarBuilder::bytes() const {
     archive_entry_set_perm(e.get(), t.mode);
     archive_entry_set_uid(e.get(), t.uid);
     archive_entry_set_gid(e.get(), t.gid);
-    archive_entry_set_mtime(e.get(), t.mtime, 0);
+    archive_entry_set_mtime(e.get(), t.mtime, t.mtime_nsec);
+    if (t.atime >= 0)
+      archive_entry_set_atime(e.get(), t.atime, 0);
     for (const auto& [k, v] : t.xattrs)
       archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
     switch (t.type) {
@@ -102,6 +111,73 @@ std::string TarBuilder::bytes() const {
   }
   archive_write_close(a.get());
   return out;
+}
+
+namespace {
+void put_octal(char* field, std::size_t width, std::uint64_t v) {
+  // width-1 octal digits and a NUL, as ustar writers do.
+  std::string digits(width - 1, '0');
+  for (std::size_t i = width - 1; i-- > 0 && v > 0; v >>= 3)
+    digits[i] = static_cast<char>('0' + (v & 7));
+  std::memcpy(field, digits.data(), width - 1);
+  field[width - 1] = '\0';
+}
+
+void put_string(char* field, std::size_t width, const std::string& v) {
+  std::memcpy(field, v.data(), std::min(width, v.size()));
+}
+} // namespace
+
+std::string raw_tar(const std::vector<RawEntry>& entries, bool end_blocks) {
+  std::string out;
+  for (const auto& e : entries) {
+    char h[512] = {};
+    put_string(h, 100, e.name);
+    put_octal(h + 100, 8, e.mode);
+    put_octal(h + 108, 8, 0);
+    put_octal(h + 116, 8, 0);
+    if (e.size_field.empty())
+      put_octal(h + 124, 12, e.data.size());
+    else
+      put_string(h + 124, 12, e.size_field);
+    put_octal(h + 136, 12, 1700000000);
+    h[156] = e.typeflag;
+    put_string(h + 157, 100, e.linkname);
+    std::memcpy(h + 257,
+                "ustar\0"
+                "00",
+                8);
+    put_octal(h + 329, 8, e.devmajor);
+    put_octal(h + 337, 8, e.devminor);
+    std::memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (unsigned char c : h)
+      sum += c;
+    if (e.bad_checksum)
+      sum += 1;
+    put_octal(h + 148, 7, sum);
+    out.append(h, sizeof h);
+    out += e.data;
+    out.append((512 - e.data.size() % 512) % 512, '\0');
+  }
+  if (end_blocks)
+    out.append(1024, '\0');
+  return out;
+}
+
+RawEntry pax_header(const std::map<std::string, std::string>& records, char typeflag) {
+  RawEntry e;
+  e.name = "PaxHeader";
+  e.typeflag = typeflag;
+  for (const auto& [k, v] : records) {
+    // "<len> <key>=<value>\n" where <len> counts itself.
+    std::string rest = " " + k + "=" + v + "\n";
+    std::size_t len = rest.size() + 1;
+    while (std::to_string(len).size() + rest.size() != len)
+      ++len;
+    e.data += std::to_string(len) + rest;
+  }
+  return e;
 }
 
 contentio::Source string_source(std::string data, std::size_t step) {

@@ -61,15 +61,16 @@ public:
     return {};
   }
 
-  // Directory times last: creating children changed them. A directory removed or replaced
-  // since is skipped.
+  // Directory times last: creating children changed them. In tar order, so that of two
+  // entries for one directory the later wins; setting a child's times leaves its parent's
+  // alone. A directory removed since, or replaced by a symlink, is skipped.
   Status finish_dirs() {
-    for (auto it = dir_times_.rbegin(); it != dir_times_.rend(); ++it) {
-      auto fd = root_.open_at(it->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    for (const auto& d : dir_times_) {
+      auto fd = root_.open_at(d.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (!fd)
         continue;
-      if (::futimens(fd->get(), it->times) != 0)
-        return fs::sys_error("cannot set the times of directory " + it->rel, errno);
+      if (::futimens(fd->get(), d.times) != 0)
+        return fs::sys_error("cannot set the times of directory " + d.rel, errno);
     }
     return {};
   }
@@ -86,12 +87,19 @@ private:
   // The directory a whiteout acts on, or an empty fd when there is none (missing, or a
   // non-directory): then there is nothing below it to hide.
   Result<fs::UniqueFd> open_lower_dir(const std::string& parent) const {
-    auto dir = root_.open_at(parent, O_RDONLY | O_DIRECTORY);
-    if (dir)
-      return dir;
-    if (dir.error().code() == Code::NotFound || dir.error().message().find(std::strerror(ENOTDIR)) != std::string::npos)
+    auto path = root_.open_at(parent, O_PATH);
+    if (!path)
+      return path.error().code() == Code::NotFound ? Result<fs::UniqueFd>(fs::UniqueFd())
+                                                   : Result<fs::UniqueFd>(std::move(path).error());
+    struct stat st {};
+    if (::fstat(path->get(), &st) != 0)
+      return fs::sys_error("cannot stat \"" + parent + "\"", errno);
+    if (!S_ISDIR(st.st_mode))
       return fs::UniqueFd();
-    return std::move(dir).error();
+    fs::UniqueFd dir(::openat(path->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir)
+      return fs::sys_error("cannot open directory \"" + parent + "\"", errno);
+    return dir;
   }
 
   Status whiteout(const std::string& parent, const std::string& base, archive_entry* e) {
@@ -168,8 +176,10 @@ private:
 
 } // namespace
 
-Result<ApplyResult> apply(const std::string& root_path, const contentio::Source& tar,
-                          const ApplyOptions& opts) {
+namespace {
+
+Result<ApplyResult> apply_unguarded(const std::string& root_path, const contentio::Source& tar,
+                                    const ApplyOptions& opts) {
   auto root = fs::Root::open(root_path);
   if (!root) {
     if (root.error().code() == Code::InvalidArgument)
@@ -198,6 +208,21 @@ Result<ApplyResult> apply(const std::string& root_path, const contentio::Source&
   result.digest = reader.digest();
   result.size = reader.size();
   return result;
+}
+
+} // namespace
+
+Result<ApplyResult> apply(const std::string& root_path, const contentio::Source& tar,
+                          const ApplyOptions& opts) {
+  // Sources and warn callbacks are the caller's code, and allocation may fail: no exception
+  // leaves the library.
+  try {
+    return apply_unguarded(root_path, tar, opts);
+  } catch (const std::exception& e) {
+    return internal_error("apply onto " + root_path + ": " + e.what());
+  } catch (...) {
+    return internal_error("apply onto " + root_path + ": unknown exception");
+  }
 }
 
 } // namespace strata::archive

@@ -173,6 +173,45 @@ struct State {
   std::optional<Error> failed;
 };
 
+// One read of the decompressed stream; the first call picks the decoder.
+Result<std::size_t> pull(State& s, std::span<std::byte> buf) {
+  if (s.failed)
+    return *s.failed;
+  auto fail = [&](Error e) -> Result<std::size_t> {
+    s.failed = e;
+    return e;
+  };
+  if (!s.decoder) {
+    if (!s.codec) {
+      if (auto st = s.in.peek(4); !st)
+        return fail(st.error());
+      s.codec = detect_compression(std::span(s.in.buf).subspan(s.in.pos, s.in.available()));
+    }
+    switch (*s.codec) {
+    case Compression::Gzip:
+      s.decoder = std::make_unique<GzipDecoder>();
+      break;
+    case Compression::Zstd:
+      s.decoder = std::make_unique<ZstdDecoder>();
+      break;
+    case Compression::None:
+      s.decoder = std::make_unique<Passthrough>();
+      break;
+    }
+  }
+  if (buf.empty())
+    return std::size_t{0};
+  auto n = s.decoder->read(s.in, buf);
+  if (!n)
+    return fail(std::move(n).error());
+  s.produced += *n;
+  if (s.max_output > 0 && s.produced > s.max_output)
+    return fail(Error(Code::ResourceExhausted, "decompressed layer exceeds the limit of " +
+                                                   std::to_string(s.max_output) +
+                                                   " bytes (a decompression bomb?)"));
+  return n;
+}
+
 } // namespace
 
 contentio::Source decompressing(contentio::Source compressed, std::optional<Compression> codec,
@@ -182,42 +221,12 @@ contentio::Source decompressing(contentio::Source compressed, std::optional<Comp
   state->codec = codec;
   state->max_output = max_output;
   return [state](std::span<std::byte> buf) -> Result<std::size_t> {
-    if (state->failed)
+    try {
+      return pull(*state, buf);
+    } catch (const std::exception& e) {
+      state->failed = internal_error(std::string("decompressing: ") + e.what());
       return *state->failed;
-    auto fail = [&](Error e) -> Result<std::size_t> {
-      state->failed = e;
-      return e;
-    };
-    if (!state->decoder) {
-      if (!state->codec) {
-        if (auto st = state->in.peek(4); !st)
-          return fail(st.error());
-        state->codec = detect_compression(
-            std::span(state->in.buf).subspan(state->in.pos, state->in.available()));
-      }
-      switch (*state->codec) {
-      case Compression::Gzip:
-        state->decoder = std::make_unique<GzipDecoder>();
-        break;
-      case Compression::Zstd:
-        state->decoder = std::make_unique<ZstdDecoder>();
-        break;
-      case Compression::None:
-        state->decoder = std::make_unique<Passthrough>();
-        break;
-      }
     }
-    if (buf.empty())
-      return std::size_t{0};
-    auto n = state->decoder->read(state->in, buf);
-    if (!n)
-      return fail(std::move(n).error());
-    state->produced += *n;
-    if (state->max_output > 0 && state->produced > state->max_output)
-      return fail(Error(Code::ResourceExhausted, "decompressed layer exceeds the limit of " +
-                                                     std::to_string(state->max_output) +
-                                                     " bytes (a decompression bomb?)"));
-    return n;
   };
 }
 

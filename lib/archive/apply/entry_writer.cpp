@@ -85,7 +85,7 @@ Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& r
   }
   case AE_IFLNK: {
     const char* target = archive_entry_symlink(e);
-    if (!target)
+    if (!target || !*target)
       return invalid_argument("symlink without a target");
     // The target text is kept verbatim: it is only ever resolved later through RESOLVE_IN_ROOT
     // (here) or inside the container's own root.
@@ -141,7 +141,7 @@ Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string&
   return {};
 }
 
-Status EntryWriter::write_hardlink(int parent, const std::string& base, const std::string& rel,
+Status EntryWriter::write_hardlink(int parent, const std::string& base, const std::string& name_rel,
                                    const char* target) {
   auto rel = fs::clean_relative(target);
   if (!rel)
@@ -164,10 +164,10 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const st
   if (::fstatat(parent, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
     if (existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
       return {};
-    if (auto rm = fs::remove_all_at(parent, base, rel); !rm)
+    if (auto rm = fs::remove_all_at(parent, base, name_rel); !rm)
       return rm;
   } else if (errno != ENOENT) {
-    return fs::sys_error("cannot stat " + rel, errno);
+    return fs::sys_error("cannot stat " + name_rel, errno);
   }
   // No AT_SYMLINK_FOLLOW: a hardlink to a symlink links the symlink itself, never what it
   // points at (which may be outside the root).
@@ -195,8 +195,8 @@ Status EntryWriter::set_metadata(archive_entry* e, int fd, int parent, const std
   if (!is_symlink) {
     const mode_t mode = archive_entry_perm(e) & 07777;
     // AT_SYMLINK_NOFOLLOW: even a node we just made is never chmodded through a symlink.
-    int rc = fd >= 0 ? ::fchmod(fd, mode)
-                     : ::fchmodat(parent, base.c_str(), mode, AT_SYMLINK_NOFOLLOW);
+    int rc =
+        fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(parent, base.c_str(), mode, AT_SYMLINK_NOFOLLOW);
     if (rc != 0)
       return fs::sys_error("cannot chmod", errno);
   }

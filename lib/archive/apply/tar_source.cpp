@@ -1,5 +1,8 @@
 #include "tar_source.hpp"
 
+#include <exception>
+#include <string>
+
 namespace strata::archive::detail {
 
 TarReader::TarReader(const contentio::Source& source)
@@ -18,7 +21,15 @@ la_ssize_t TarReader::read_cb(struct archive* a, void* self, const void** out) {
   auto* r = static_cast<TarReader*>(self);
   if (r->eof_)
     return 0;
-  auto n = r->source_(r->buf_);
+  // Called from inside libarchive (C): nothing may unwind through it.
+  Result<std::size_t> n = std::size_t{0};
+  try {
+    n = r->source_(r->buf_);
+  } catch (const std::exception& e) {
+    n = internal_error(std::string("tar source threw: ") + e.what());
+  } catch (...) {
+    n = internal_error("tar source threw an unknown exception");
+  }
   if (!n) {
     r->source_error_ = n.error();
     archive_set_error(a, EIO, "%s", n.error().message().c_str());
@@ -45,6 +56,9 @@ Result<archive_entry*> TarReader::next() {
     return static_cast<archive_entry*>(nullptr);
   if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
     return entry;
+  // A zero-byte stream is an empty layer (as Go's archive/tar has it), not an unknown format.
+  if (eof_ && size_ == 0 && !source_error_)
+    return static_cast<archive_entry*>(nullptr);
   return error("reading a tar header");
 }
 

@@ -50,8 +50,8 @@ TEST_F(Apply, MissingRootIsFailedPreconditionOrNotFound) {
   auto r = archive::apply((top_ / "nope").string(), string_source(""));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::NotFound);
-  write_file(top_ / "afile", "x");
-  r = archive::apply((top_ / "afile").string(), string_source(""));
+  write_file(root_ / "afile", "x");
+  r = archive::apply((root_ / "afile").string(), string_source(""));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::FailedPrecondition);
 }
@@ -65,7 +65,7 @@ TEST_F(Apply, OwnersModesAndSetuidSurviveChown) {
   e.mode = 04755;
   e.uid = 1000;
   e.gid = 2000;
-  ASSERT_TRUE(apply(TarBuilder().add(e).bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().add(e).bytes()).ok);
   struct stat st {};
   ASSERT_EQ(::lstat((root_ / "bin/su").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04755u);
@@ -80,7 +80,7 @@ TEST_F(Apply, NoSameOwnerKeepsTheCallersIds) {
   e.gid = 1234;
   archive::ApplyOptions opts;
   opts.no_same_owner = true;
-  ASSERT_TRUE(apply(TarBuilder().add(e).bytes(), opts));
+  ASSERT_TRUE(expect_ok(TarBuilder().add(e).bytes(), opts).ok);
   struct stat st {};
   ASSERT_EQ(::lstat((root_ / "f").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, ::geteuid());
@@ -91,7 +91,7 @@ TEST_F(Apply, DirectoryTimesAreSetAfterTheirChildren) {
   d.type = Type::Dir, d.name = "d", d.mtime = 1000000000;
   TarEntry f;
   f.name = "d/f", f.mtime = 1100000000;
-  ASSERT_TRUE(apply(TarBuilder().add(d).add(f).bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().add(d).add(f).bytes()).ok);
   struct stat st {};
   ASSERT_EQ(::lstat((root_ / "d").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
@@ -99,18 +99,67 @@ TEST_F(Apply, DirectoryTimesAreSetAfterTheirChildren) {
   EXPECT_EQ(st.st_mtim.tv_sec, 1100000000);
 }
 
+TEST_F(Apply, OfTwoEntriesForOneDirectoryTheLaterSetsItsMetadata) {
+  TarEntry first, second;
+  first.type = second.type = Type::Dir;
+  first.name = "d";
+  second.name = "d/";
+  first.mtime = 1000000000, second.mtime = 1200000000;
+  first.mode = 0700, second.mode = 0751;
+  ASSERT_TRUE(expect_ok(TarBuilder().add(first).file("d/f", "f").add(second).bytes()).ok);
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1200000000);
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+  EXPECT_EQ(read_file(root_ / "d/f"), "f");
+}
+
+TEST_F(Apply, DirectoryTimesOfNestedDirectoriesAllHold) {
+  TarEntry a, b;
+  a.type = b.type = Type::Dir;
+  a.name = "a", a.mtime = 1000000001;
+  b.name = "a/b", b.mtime = 1000000002;
+  ASSERT_TRUE(expect_ok(TarBuilder().add(a).add(b).file("a/b/c", "c").bytes()).ok);
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000001);
+  ASSERT_EQ(::lstat((root_ / "a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000002);
+}
+
+TEST_F(Apply, NanosecondTimesAndCapabilitiesAreKept) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "security.capability needs root";
+  TarEntry f;
+  f.name = "bin/ping";
+  f.mode = 0755;
+  // VFS_CAP_REVISION_2, cap_net_raw permitted+effective.
+  f.xattrs["security.capability"] = std::string("\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00"
+                                                "\x00\x00\x00\x00\x00\x00\x00\x00",
+                                                20);
+  f.mtime = 1600000000, f.mtime_nsec = 123456789, f.atime = 1650000000;
+  ASSERT_TRUE(expect_ok(TarBuilder().add(f).bytes()).ok);
+  char v[32];
+  EXPECT_EQ(::lgetxattr((root_ / "bin/ping").c_str(), "security.capability", v, sizeof v), 20);
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "bin/ping").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1600000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123456789);
+  EXPECT_EQ(st.st_atim.tv_sec, 1650000000);
+}
+
 TEST_F(Apply, XattrsAreApplied) {
   TarEntry f;
   f.name = "f";
   f.xattrs["user.mime"] = "text/plain";
-  ASSERT_TRUE(apply(TarBuilder().add(f).bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().add(f).bytes()).ok);
   char v[32] = {};
   ASSERT_EQ(::lgetxattr((root_ / "f").c_str(), "user.mime", v, sizeof v), 10);
   EXPECT_EQ(std::string(v), "text/plain");
 }
 
 TEST_F(Apply, HardlinksShareAnInode) {
-  ASSERT_TRUE(apply(TarBuilder().file("a", "data").hardlink("dir/b", "a").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("a", "data").hardlink("dir/b", "a").bytes()).ok);
   struct stat a {
   }, b{};
   ASSERT_EQ(::lstat((root_ / "a").c_str(), &a), 0);
@@ -119,7 +168,7 @@ TEST_F(Apply, HardlinksShareAnInode) {
 }
 
 TEST_F(Apply, MissingParentsAreCreated0755) {
-  ASSERT_TRUE(apply(TarBuilder().file("x/y/z", "z").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("x/y/z", "z").bytes()).ok);
   struct stat st {};
   ASSERT_EQ(::lstat((root_ / "x/y").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0755u);
@@ -130,19 +179,19 @@ TEST_F(Apply, MissingParentsAreCreated0755) {
 TEST_F(Apply, WhiteoutRemovesALowerFileOrTree) {
   write_file(root_ / "gone", "x");
   write_file(root_ / "tree/a/b", "x");
-  ASSERT_TRUE(apply(TarBuilder().file(".wh.gone", "").file(".wh.tree", "").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file(".wh.gone", "").file(".wh.tree", "").bytes()).ok);
   EXPECT_FALSE(stdfs::exists(root_ / "gone"));
   EXPECT_FALSE(stdfs::exists(root_ / "tree"));
   EXPECT_FALSE(stdfs::exists(root_ / ".wh.gone"));
 }
 
 TEST_F(Apply, WhiteoutOfMissingPathIsNoError) {
-  ASSERT_TRUE(apply(TarBuilder().file("nodir/.wh.x", "").file(".wh.y", "").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("nodir/.wh.x", "").file(".wh.y", "").bytes()).ok);
 }
 
 TEST_F(Apply, OpaqueBeforeEntriesKeepsTheLayersOwnEntries) {
   write_file(root_ / "d/old", "old");
-  ASSERT_TRUE(apply(TarBuilder().file("d/.wh..wh..opq", "").file("d/new", "new").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("d/.wh..wh..opq", "").file("d/new", "new").bytes()).ok);
   EXPECT_FALSE(stdfs::exists(root_ / "d/old"));
   EXPECT_EQ(read_file(root_ / "d/new"), "new");
 }
@@ -150,20 +199,21 @@ TEST_F(Apply, OpaqueBeforeEntriesKeepsTheLayersOwnEntries) {
 TEST_F(Apply, OpaqueAfterEntriesKeepsTheLayersOwnEntries) {
   write_file(root_ / "d/old", "old");
   write_file(root_ / "d/sub/old", "old");
-  ASSERT_TRUE(apply(TarBuilder()
-                        .file("d/new", "new")
-                        .file("d/sub/new", "new")
-                        .file("d/.wh..wh..opq", "")
-                        .bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder()
+                            .file("d/new", "new")
+                            .file("d/sub/new", "new")
+                            .file("d/.wh..wh..opq", "")
+                            .bytes())
+                  .ok);
   EXPECT_FALSE(stdfs::exists(root_ / "d/old"));
   EXPECT_EQ(read_file(root_ / "d/new"), "new");
   EXPECT_EQ(read_file(root_ / "d/sub/new"), "new");
 }
 
 TEST_F(Apply, WhiteoutNeverHidesAnEntryOfTheSameLayer) {
-  ASSERT_TRUE(apply(TarBuilder().file("x", "mine").file(".wh.x", "").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("x", "mine").file(".wh.x", "").bytes()).ok);
   EXPECT_EQ(read_file(root_ / "x"), "mine");
-  ASSERT_TRUE(apply(TarBuilder().file(".wh.y", "").file("y", "after").bytes()));
+  ASSERT_TRUE(expect_ok(TarBuilder().file(".wh.y", "").file("y", "after").bytes()).ok);
   EXPECT_EQ(read_file(root_ / "y"), "after");
 }
 
@@ -178,7 +228,7 @@ TEST_F(Apply, OverlayModeWritesCharDevicesAndOpaqueXattrs) {
   wh.name = "etc/.wh.shadow";
   wh.uid = 7;
   wh.gid = 8;
-  ASSERT_TRUE(apply(TarBuilder().add(wh).file("var/.wh..wh..opq", "").bytes(), opts));
+  ASSERT_TRUE(expect_ok(TarBuilder().add(wh).file("var/.wh..wh..opq", "").bytes(), opts).ok);
   struct stat st {};
   ASSERT_EQ(::lstat((root_ / "etc/shadow").c_str(), &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
@@ -193,7 +243,7 @@ TEST_F(Apply, OverlayModeUserxattrOpaque) {
   archive::ApplyOptions opts;
   opts.whiteouts = archive::WhiteoutMode::Overlay;
   opts.opaque_xattr = "user.overlay.opaque";
-  ASSERT_TRUE(apply(TarBuilder().file("var/.wh..wh..opq", "").bytes(), opts));
+  ASSERT_TRUE(expect_ok(TarBuilder().file("var/.wh..wh..opq", "").bytes(), opts).ok);
   char v[4] = {};
   ASSERT_EQ(::lgetxattr((root_ / "var").c_str(), "user.overlay.opaque", v, sizeof v), 1);
 }
