@@ -3,8 +3,13 @@
 
 #include "strata/plugin/json.hpp"
 
+#include <strata/contentio/stream.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +36,32 @@ public:
   Result<json::value> request(http::verb method, std::string_view path,
                               const json::value* body = nullptr) const;
 
+  /// Sends the bytes `body` yields as the request body (application/octet-stream) while it reads
+  /// them: with Content-Length when `size` is set, chunked otherwise; never all in memory.
+  /// Answers as request() does. When stratad answers before the body is complete (a refusal, or
+  /// a blob it has already), sending stops there and that answer is returned. Errors: as
+  /// request(); the source's (the request is then abandoned: the server never sees a complete
+  /// body); FailedPrecondition when the source yields more or fewer than `size` bytes.
+  Result<json::value> upload(http::verb method, std::string_view path,
+                             const contentio::Source& body,
+                             std::optional<std::uint64_t> size = std::nullopt) const;
+
+  /// GET `path` and hands the body of a 2xx answer to `sink` as it arrives. Errors: as
+  /// request() for the answer; DataLoss when the body ends before it is complete (the server
+  /// cut it off); the sink's errors.
+  Status download(std::string_view path, const contentio::Sink& sink) const;
+
   const std::string& address() const noexcept { return socket_path_; }
 
 private:
+  using Socket = boost::asio::local::stream_protocol::socket;
+  // A socket connected to stratad; Unavailable/PermissionDenied/InvalidArgument as request().
+  Result<Socket> connect(boost::asio::io_context& io) const;
+  // The answer to a request just sent; `write_ec` is the send's failure, reported only when
+  // no answer can be read.
+  Result<json::value> read_answer(Socket& socket, http::verb method, std::string_view path,
+                                  boost::system::error_code write_ec) const;
+
   std::string socket_path_;
 };
 

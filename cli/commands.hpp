@@ -35,4 +35,7 @@ void add_plugins_command(CLI::App& app, const Globals& globals, Outcome& outcome
 /// `strata plugin inspect FILE.so`, added under `plugins`.
 void add_inspect_command(CLI::App& plugins, Outcome& outcome);
 
+/// `strata content`: `ingest`, `ls`, `get`, `rm`, `label` on stratad's content store.
+void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
 } // namespace strata::cli

@@ -25,20 +25,31 @@ constexpr std::uint32_t header_limit = 16 * 1024;
 // for this long so the client sees the error response instead of a broken pipe.
 constexpr auto linger_time = std::chrono::seconds(5);
 
+} // namespace
+
 bool is_http_error(const beast::error_code& ec) {
   return ec.category() == beast::http::make_error_code(http::error::bad_method).category();
 }
 
-} // namespace
+void set_response_fields(http::fields& out, const Response& response) {
+  out.set(http::field::server, "stratad");
+  out.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers)
+    out.set(name, value);
+}
 
-Connection::Connection(Socket socket, const Router& router, ConnectionLimits limits)
-    : stream_(std::move(socket)), router_(router), limits_(limits) {}
+Connection::Connection(Socket socket, const Router& router, ConnectionLimits limits,
+                       std::shared_ptr<StreamWorkers> workers)
+    : stream_(std::move(socket)), router_(router), limits_(limits), workers_(std::move(workers)) {}
 
 void Connection::start() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
 }
 
 void Connection::shutdown() {
+  // A worker blocked on this connection's socket must not wait for a strand that may never run
+  // again: it is woken here, on the caller's thread.
+  handoff_.cancel(Error(Code::Cancelled, "stratad is stopping"));
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     if (self->idle_)
@@ -49,6 +60,7 @@ void Connection::shutdown() {
 void Connection::read_header() {
   if (stopping_)
     return close();
+  upload_.reset();
   parser_.emplace();
   parser_->header_limit(header_limit);
   // No limit while reading the header: the parser would refuse a large Content-Length without
@@ -65,6 +77,11 @@ void Connection::on_header(beast::error_code ec) {
   idle_ = false;
   if (ec)
     return on_read_error(ec);
+  auto target = parser_->get().target();
+  std::string_view path(target.data(), target.size());
+  streaming_ = router_.streaming(parser_->get().method(), path.substr(0, path.find('?')));
+  if (streaming_.upload)
+    return start_upload(); // no limit: the handler reads the body as it arrives
   // A declared length over the limit is refused before reading any of the body.
   if (auto length = parser_->content_length(); length && *length > limits_.max_body_bytes)
     return reject(Error(Code::ResourceExhausted,
@@ -128,6 +145,8 @@ void Connection::answer() {
       make_request(message.method(), target, std::move(message.base()), std::move(message.body()));
   if (!request)
     return send(Response::error(request.error()), keep_alive);
+  if (streaming_.download)
+    return run_streaming(std::move(*request), keep_alive);
   auto response = router_.dispatch(*request);
   spdlog::debug("api: {} {} -> {}", http::to_string(request->method), request->path,
                 response.status);
@@ -136,10 +155,7 @@ void Connection::answer() {
 
 void Connection::send(Response response, bool keep_alive) {
   auto& out = response_.emplace(static_cast<http::status>(response.status), 11);
-  out.set(http::field::server, "stratad");
-  out.set(http::field::content_type, response.content_type);
-  for (auto& [name, value] : response.headers)
-    out.set(name, value);
+  set_response_fields(out, response);
   if (response.status != 204 && response.status != 304)
     out.body() = response.raw_body ? std::move(*response.raw_body)
                                    // A trailing newline so that curl output ends its line.

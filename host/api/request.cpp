@@ -14,6 +14,14 @@ std::optional<std::string_view> Request::query_param(std::string_view name) cons
   return std::string_view(it->second);
 }
 
+std::vector<std::string_view> Request::query_params(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& [key, value] : query_list)
+    if (key == name)
+      out.emplace_back(value);
+  return out;
+}
+
 std::string_view Request::header(std::string_view name) const {
   auto it = headers.find(name);
   return it == headers.end() ? std::string_view{} : std::string_view(it->value());
@@ -34,10 +42,12 @@ Result<Request> make_request(http::verb method, std::string_view target, http::f
   auto q = target.find('?');
   r.path = std::string(target.substr(0, q));
   if (q != std::string_view::npos) {
-    auto query = parse_query(target.substr(q + 1));
-    if (!query)
-      return std::move(query).error();
-    r.query = std::move(*query);
+    auto list = parse_query_list(target.substr(q + 1));
+    if (!list)
+      return std::move(list).error();
+    for (const auto& [key, value] : *list)
+      r.query[key] = value;
+    r.query_list = std::move(*list);
   }
   r.headers = std::move(headers);
   r.body = std::move(body);

@@ -1,6 +1,7 @@
 #pragma once
 // One API request as a handler sees it: already parsed, decoded and matched to its route.
 
+#include "api/streaming.hpp"
 #include "api/uri.hpp"
 #include "strata/plugin/json.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strata::host::api {
 
@@ -23,14 +25,22 @@ struct Request {
   std::string target; ///< as received, e.g. "/v1/plugins?type=x%20y"
   std::string path;   ///< the target without its query, still encoded
   PathParams params;  ///< decoded path parameters of the matched route
-  QueryParams query;  ///< decoded query parameters
+  QueryParams query;  ///< decoded query parameters (a repeated key: its last value)
+  QueryList query_list; ///< every decoded query parameter in order, repeated keys included
   http::fields headers;
-  std::string body;
+  std::string body; ///< the whole body; empty on Streaming::upload routes
+  /// On Streaming::upload routes: the body as the client sends it, pulled on the handler's
+  /// thread; 0 once it was read whole. Errors: Cancelled (the client left or the server is
+  /// stopping), DeadlineExceeded (the client sent nothing for [api] idle timeout),
+  /// InvalidArgument (malformed chunked encoding). Empty (no target) on other routes.
+  contentio::Source body_source;
 
   /// Path parameter `name`; empty when the route has none of that name.
   std::string_view param(std::string_view name) const;
   /// Query parameter `name`, or nullopt when absent.
   std::optional<std::string_view> query_param(std::string_view name) const;
+  /// Every value of query parameter `name`, in order ("filter=a&filter=b" -> {"a", "b"}).
+  std::vector<std::string_view> query_params(std::string_view name) const;
   /// Header `name` (case-insensitive); empty when absent.
   std::string_view header(std::string_view name) const;
   /// The body parsed as JSON; InvalidArgument for an empty body or malformed JSON.

@@ -32,4 +32,13 @@ Response Response::raw(std::string body, std::string content_type, int status) {
   return r;
 }
 
+Response Response::streamed(contentio::Source source, std::optional<std::uint64_t> size,
+                            std::string content_type, int status) {
+  Response r;
+  r.status = status;
+  r.body_stream = BodyStream{std::move(source), size};
+  r.content_type = std::move(content_type);
+  return r;
+}
+
 } // namespace strata::host::api

@@ -1,6 +1,8 @@
 #pragma once
-// What a handler returns: a status and a JSON document, or a raw body with its content type.
+// What a handler returns: a status and a JSON document, a raw body with its content type, or
+// a body streamed from a Source.
 
+#include "api/streaming.hpp"
 #include "strata/plugin/json.hpp"
 
 #include <optional>
@@ -21,10 +23,16 @@ struct Response {
   static Response from(Result<json::value> result, int status = 200);
   /// A body that is not JSON (e.g. a blob), sent as is.
   static Response raw(std::string body, std::string content_type, int status = 200);
+  /// A body pulled from `source` while it is sent (see BodyStream); only routes registered with
+  /// Streaming::download may return one.
+  static Response streamed(contentio::Source source, std::optional<std::uint64_t> size,
+                           std::string content_type = "application/octet-stream",
+                           int status = 200);
 
   int status = 200;
   json::value body;                    ///< serialised when raw_body is not set
   std::optional<std::string> raw_body; ///< sent as is with content_type
+  std::optional<BodyStream> body_stream; ///< sent as produced, with content_type
   std::string content_type = "application/json";
   /// Headers beyond Content-Type and Content-Length, e.g. {"Allow", "GET, POST"}.
   std::vector<std::pair<std::string, std::string>> headers;

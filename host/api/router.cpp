@@ -22,11 +22,11 @@ bool more_specific(const std::vector<bool>& a, const std::vector<bool>& b) {
 
 } // namespace
 
-void Router::add(http::verb method, std::string pattern, Handler handler) {
+void Router::add(http::verb method, std::string pattern, Handler handler, Streaming streaming) {
   auto parts = split_path(pattern);
   if (!parts)
     throw std::invalid_argument("route pattern: " + parts.error().message());
-  Route route{method, pattern, {}, std::move(handler)};
+  Route route{method, pattern, {}, std::move(handler), streaming};
   for (auto& part : *parts) {
     bool is_param = part.size() > 2 && part.front() == '{' && part.back() == '}';
     if (!is_param && (part.find_first_of("{}") != std::string::npos || part.empty()))
@@ -53,18 +53,14 @@ bool Router::matches(const Route& route, const std::vector<std::string>& segment
   return true;
 }
 
-Response Router::dispatch(Request& request) const {
-  auto segments = split_path(request.path);
-  if (!segments)
-    return Response::error(segments.error());
-
+const Router::Route* Router::find(http::verb method, const std::vector<std::string>& segments,
+                                  std::vector<std::string>& allowed) const {
   const Route* best = nullptr;
   std::vector<bool> best_shape;
-  std::vector<std::string> allowed;
   for (const auto& route : routes_) {
-    if (!matches(route, *segments))
+    if (!matches(route, segments))
       continue;
-    if (route.method != request.method) {
+    if (route.method != method) {
       allowed.push_back(method_name(route.method));
       continue;
     }
@@ -76,7 +72,25 @@ Response Router::dispatch(Request& request) const {
       best_shape = std::move(shape);
     }
   }
+  return best;
+}
 
+Streaming Router::streaming(http::verb method, std::string_view path) const {
+  auto segments = split_path(path);
+  if (!segments)
+    return streaming::none;
+  std::vector<std::string> allowed;
+  const Route* route = find(method, *segments, allowed);
+  return route ? route->streaming : streaming::none;
+}
+
+Response Router::dispatch(Request& request) const {
+  auto segments = split_path(request.path);
+  if (!segments)
+    return Response::error(segments.error());
+
+  std::vector<std::string> allowed;
+  const Route* best = find(request.method, *segments, allowed);
   if (!best && allowed.empty())
     return Response::error(not_found(not_found_message(request, *segments)));
   if (!best) {
@@ -99,7 +113,13 @@ Response Router::dispatch(Request& request) const {
   // The handler is the daemon's code, not ours: whatever escapes it becomes a 500 that names
   // the route, and the connection goes on serving.
   try {
-    return best->handler(request);
+    auto response = best->handler(request);
+    if (response.body_stream && !best->streaming.download)
+      return Response::error(internal_error(
+          fmt::format("{} {}: the handler returned a streamed body but the route was not "
+                      "registered with Streaming::download",
+                      method_name(request.method), best->pattern)));
+    return response;
   } catch (const std::exception& e) {
     spdlog::error("api: {} {} failed: {}", method_name(request.method), request.path, e.what());
     return Response::error(internal_error(fmt::format(

@@ -27,7 +27,8 @@ using asio::local::stream_protocol;
 class ServerState : public std::enable_shared_from_this<ServerState> {
 public:
   ServerState(asio::io_context& io, const Router& router, const ServerOptions& options)
-      : io_(io), router_(router), options_(options), acceptor_(io), retry_(io) {}
+      : io_(io), router_(router), options_(options), acceptor_(io), retry_(io),
+        workers_(std::make_shared<StreamWorkers>(options.max_streams)) {}
 
   Status start();
   void stop();
@@ -50,6 +51,7 @@ private:
   bool stopped_ = false;
   std::optional<FileId> socket_id_;
   std::vector<std::weak_ptr<Connection>> connections_;
+  std::shared_ptr<StreamWorkers> workers_;
 };
 
 namespace {
@@ -151,7 +153,8 @@ void ServerState::on_accept(const boost::system::error_code& ec, stream_protocol
     return;
   }
   auto connection = std::make_shared<Connection>(
-      std::move(socket), router_, ConnectionLimits{options_.max_body_bytes, options_.idle_timeout});
+      std::move(socket), router_, ConnectionLimits{options_.max_body_bytes, options_.idle_timeout},
+      workers_);
   std::erase_if(connections_, [](const auto& c) { return c.expired(); });
   connections_.push_back(connection);
   arm();
@@ -163,21 +166,23 @@ void ServerState::stop() {
   std::vector<std::weak_ptr<Connection>> connections;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_)
-      return;
-    stopped_ = true;
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    retry_.cancel();
-    // Another server may have replaced the file since (after we were declared dead); only
-    // our own socket is removed.
-    if (socket_id_ && file_id(options_.socket_path) == socket_id_)
-      ::unlink(options_.socket_path.c_str());
-    connections.swap(connections_);
+    if (!stopped_) {
+      stopped_ = true;
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+      // Another server may have replaced the file since (after we were declared dead); only
+      // our own socket is removed.
+      if (socket_id_ && file_id(options_.socket_path) == socket_id_)
+        ::unlink(options_.socket_path.c_str());
+      connections.swap(connections_);
+    }
   }
   for (auto& weak : connections)
     if (auto c = weak.lock())
       c->shutdown();
+  // Every caller, not only the first, returns once the streaming handlers are over.
+  workers_->stop_and_wait();
 }
 
 Server::Server(asio::io_context& io, const Router& router, ServerOptions options)

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,13 +20,16 @@ struct ServerOptions {
   /// A connection that sends nothing (or too slowly) for this long is closed, so slow clients
   /// cannot pin connections forever.
   std::chrono::seconds idle_timeout{30};
+  /// Requests of streaming routes served at once, each on a thread of its own; more get 503.
+  std::size_t max_streams = 64;
 };
 
 class ServerState;
 
 /// Serves `router` on a unix socket. Accepts concurrently; each connection runs on its own
-/// strand, so the io_context may be run by several threads. The router must outlive the server
-/// and not change once start() was called.
+/// strand, so the io_context may be run by several threads; handlers of streaming routes run on
+/// threads of their own (see Streaming). The router must outlive the server and not change once
+/// start() was called.
 class Server {
 public:
   Server(boost::asio::io_context& io, const Router& router, ServerOptions options);
@@ -41,7 +45,10 @@ public:
   Status start();
 
   /// Stops accepting, removes the socket file (if it is still ours) and ends the connections:
-  /// idle ones at once, busy ones after their response. Idempotent; safe from any thread.
+  /// idle ones at once, busy ones after their response, streaming transfers at once (their
+  /// handlers see Cancelled). Returns once no streaming handler runs any more, so the router
+  /// and whatever its handlers use may go away afterwards. Idempotent; safe from any thread
+  /// but a streaming handler's.
   void stop();
 
   const ServerOptions& options() const noexcept { return options_; }

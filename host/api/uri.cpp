@@ -63,8 +63,8 @@ Result<std::vector<std::string>> split_path(std::string_view path) {
   return segments;
 }
 
-Result<QueryParams> parse_query(std::string_view query) {
-  QueryParams params;
+Result<QueryList> parse_query_list(std::string_view query) {
+  QueryList params;
   while (!query.empty()) {
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);
@@ -78,8 +78,18 @@ Result<QueryParams> parse_query(std::string_view query) {
     if (!key || !value)
       return invalid_argument("query parameter \"" + std::string(pair) +
                               "\" holds a malformed percent-escape");
-    params[std::move(*key)] = std::move(*value);
+    params.emplace_back(std::move(*key), std::move(*value));
   }
+  return params;
+}
+
+Result<QueryParams> parse_query(std::string_view query) {
+  auto list = parse_query_list(query);
+  if (!list)
+    return std::move(list).error();
+  QueryParams params;
+  for (auto& [key, value] : *list)
+    params[std::move(key)] = std::move(value);
   return params;
 }
 

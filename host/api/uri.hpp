@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace strata::host::api {
@@ -25,8 +26,14 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 /// or holds a malformed escape.
 Result<std::vector<std::string>> split_path(std::string_view path);
 
+/// Decoded query parameters in the order given, repeated keys included ("label=a&label=b").
+using QueryList = std::vector<std::pair<std::string, std::string>>;
+
 /// Parses "a=1&b=x%20y" into decoded pairs; a key without '=' maps to ""; a repeated key keeps
 /// its last value. InvalidArgument for a malformed escape.
 Result<QueryParams> parse_query(std::string_view query);
+
+/// Like parse_query() but keeps every pair, in order. InvalidArgument for a malformed escape.
+Result<QueryList> parse_query_list(std::string_view query);
 
 } // namespace strata::host::api

@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include "api/server.hpp"
+#include "daemon/content_routes.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/startup.hpp"
 
@@ -118,6 +119,7 @@ int run_daemon(const DaemonOptions& options) {
   api::Router router;
   api::add_health_route(router);
   add_plugin_routes(router, plugins);
+  add_content_routes(router, plugins);
   api::ServerOptions server_options;
   server_options.socket_path = cfg->api.address;
   server_options.max_body_bytes = cfg->api.max_body_bytes;

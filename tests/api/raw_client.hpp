@@ -52,6 +52,21 @@ public:
     return res;
   }
 
+  /// Reads one response whatever its size (the default parser stops at 8 MiB).
+  Response read_large() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
+  /// Ends the connection at once, as a client that goes away mid-request.
+  void close() {
+    boost::system::error_code ignored;
+    socket_.shutdown(boost::asio::local::stream_protocol::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
   /// True when the server closed the connection (the next read sees end of stream).
   bool closed_by_server() {
     char c;
