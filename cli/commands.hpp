@@ -38,4 +38,7 @@ void add_inspect_command(CLI::App& plugins, Outcome& outcome);
 /// `strata content`: `ingest`, `ls`, `get`, `rm`, `label` on stratad's content store.
 void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome);
 
+/// `strata diff`: `apply` and `compare` through stratad's diff service or one differ.
+void add_diff_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
 } // namespace strata::cli

@@ -320,11 +320,6 @@ int run_label(const Globals& globals, const LabelOptions& o) {
   return exit_ok;
 }
 
-std::string check_label(const std::string& text) {
-  auto l = parse_label_arg(text);
-  return l ? std::string() : l.error().message();
-}
-
 } // namespace
 
 void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome) {
@@ -346,7 +341,7 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
   ingest->add_option("--size", in->size, "expected size in bytes, verified like --digest")
       ->check(CLI::NonNegativeNumber);
   ingest->add_option("-l,--label", in->labels, "KEY=VALUE label of the new blob; repeatable")
-      ->check(check_label);
+      ->check(check_label_arg);
   ingest->add_flag("--json", in->json, "print the blob's info as JSON");
   ingest->add_option("FILE", in->file, "the file, or - for standard input")->required();
   ingest->footer("Examples:\n"
@@ -394,7 +389,7 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
   label->add_option("DIGEST", label_opts->digest, "the blob's digest")->required();
   label->add_option("LABEL", label_opts->labels, "KEY=VALUE to set, KEY= to remove")
       ->required()
-      ->check(check_label);
+      ->check(check_label_arg);
   label->add_flag("--json", label_opts->json, "print the blob's info as JSON");
   label->footer("Examples:\n"
                 "  strata content label sha256:... purpose=test\n"

@@ -13,6 +13,11 @@ Result<LabelArg> parse_label_arg(std::string_view text) {
   return LabelArg{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
+std::string check_label_arg(const std::string& text) {
+  auto l = parse_label_arg(text);
+  return l ? std::string() : l.error().message();
+}
+
 std::string human_size(std::int64_t bytes) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double value = static_cast<double>(bytes);

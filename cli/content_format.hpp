@@ -20,6 +20,9 @@ struct LabelArg {
 /// Parses KEY=VALUE. InvalidArgument when there is no '=' or the key is empty.
 Result<LabelArg> parse_label_arg(std::string_view text);
 
+/// parse_label_arg as a CLI11 validator: "" when `text` is good, else the reason.
+std::string check_label_arg(const std::string& text);
+
 /// 1536 -> "1.5 KiB", 20971520 -> "20 MiB", 512 -> "512 B".
 std::string human_size(std::int64_t bytes);
 

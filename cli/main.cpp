@@ -41,6 +41,7 @@ int run(int argc, char** argv) {
   Outcome outcome;
   add_plugins_command(app, globals, outcome);
   add_content_command(app, globals, outcome);
+  add_diff_command(app, globals, outcome);
 
   try {
     app.parse(argc, argv);

@@ -145,7 +145,7 @@ void Connection::answer() {
       make_request(message.method(), target, std::move(message.base()), std::move(message.body()));
   if (!request)
     return send(Response::error(request.error()), keep_alive);
-  if (streaming_.download)
+  if (streaming_.download || streaming_.long_running)
     return run_streaming(std::move(*request), keep_alive);
   auto response = router_.dispatch(*request);
   spdlog::debug("api: {} {} -> {}", http::to_string(request->method), request->path,

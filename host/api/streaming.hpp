@@ -9,9 +9,9 @@
 
 namespace strata::host::api {
 
-/// How a route moves its bodies. A route with neither flag gets its request body in
+/// How a route moves its bodies. A route with no flag gets its request body in
 /// Request::body (at most [api] max_body_bytes) and may not return a BodyStream.
-/// A route with either flag runs on a thread of its own, never on the server's I/O threads, so
+/// A route with any flag runs on a thread of its own, never on the server's I/O threads, so
 /// a handler blocked on a slow client or a slow disk delays nobody else.
 struct Streaming {
   /// The handler pulls the request body from Request::body_source as it arrives (chunked or
@@ -20,7 +20,10 @@ struct Streaming {
   /// The handler may return Response::streamed(): its body is pulled from a Source while it is
   /// sent.
   bool download = false;
-  bool any() const noexcept { return upload || download; }
+  /// The handler may take long (applying a layer, say) though its bodies are small: the request
+  /// body is buffered as for a plain route, and the handler runs on a thread of its own.
+  bool long_running = false;
+  bool any() const noexcept { return upload || download || long_running; }
   bool operator==(const Streaming&) const = default;
 };
 
@@ -30,6 +33,7 @@ inline constexpr Streaming none{};
 inline constexpr Streaming upload{true, false};
 inline constexpr Streaming download{false, true};
 inline constexpr Streaming both{true, true};
+inline constexpr Streaming long_running{false, false, true};
 } // namespace streaming
 
 /// A response body produced as it is sent. With `size` the response carries Content-Length and

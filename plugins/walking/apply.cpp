@@ -80,12 +80,13 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   if (!chain)
     return std::move(chain).error().wrap("walking differ: blob " + desc.digest);
   contentio::Source tar = chain->source();
-  if (!streamproc::is_plain_layer_tar(chain->media_type())) {
-    auto codec = archive::compression_of_media_type(chain->media_type());
-    if (!codec)
-      return std::move(codec).error().wrap("walking differ: after stream processors");
+  // A known-plain tar goes straight to the archive reader; Docker's plain media type is
+  // often gzip'd in practice, so it (nullopt: detect by magic) goes through the decompressor.
+  auto codec = archive::compression_of_media_type(chain->media_type());
+  if (!codec)
+    return std::move(codec).error().wrap("walking differ: after stream processors");
+  if (*codec != archive::Compression::None)
     tar = archive::decompressing(std::move(tar), *codec, config_.max_layer_bytes);
-  }
 
   archive::ApplyOptions aopts;
   aopts.whiteouts = target->whiteouts;

@@ -140,15 +140,25 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def http_get(socket_path, path, timeout=5.0):
-    """(status, body bytes) of GET `path`; raises OSError when nothing listens."""
+def http_request(socket_path, method, path, body=None, timeout=5.0):
+    """(status, body bytes) of `method` `path` with `body` (bytes, or any other value sent as
+    JSON); raises OSError when nothing listens."""
+    headers = {}
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
     conn = UnixHTTPConnection(socket_path, timeout)
     try:
-        conn.request("GET", path)
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def http_get(socket_path, path, timeout=5.0):
+    """(status, body bytes) of GET `path`; raises OSError when nothing listens."""
+    return http_request(socket_path, "GET", path, timeout=timeout)
 
 
 class Daemon:

@@ -57,6 +57,46 @@ TEST(Json, InfoRoundTripKeepsNanosecondsInUtc) {
   EXPECT_EQ(round_trip(i), i);
 }
 
+TEST(Json, ApplyOptionsRoundTripAndDefaults) {
+  ApplyOptions o;
+  o.diff_id = "sha256:" + std::string(64, 'b');
+  o.sync_fs = true;
+  o.processor_payloads = {{"io.example.decrypt", "key"}};
+  auto back = round_trip(o);
+  EXPECT_EQ(back.diff_id, o.diff_id);
+  EXPECT_TRUE(back.sync_fs);
+  EXPECT_EQ(back.processor_payloads, o.processor_payloads);
+  auto empty = from_json<ApplyOptions>(json::parse("{}"), "options");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->sync_fs);
+  EXPECT_TRUE(empty->diff_id.empty());
+  auto bad = from_json<ApplyOptions>(json::parse(R"({"syncFs":"yes"})"), "options");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+}
+
+TEST(Json, CompareOptionsTakeEpochAsSecondsOrRfc3339) {
+  CompareOptions o;
+  o.media_type = media_type::layer_tar;
+  o.reference = "ref";
+  o.labels = {{"a", "b"}};
+  o.source_date_epoch = Timestamp{} + std::chrono::seconds(1'700'000'000);
+  auto back = round_trip(o);
+  EXPECT_EQ(back.media_type, o.media_type);
+  EXPECT_EQ(back.reference, o.reference);
+  EXPECT_EQ(back.labels, o.labels);
+  EXPECT_EQ(back.source_date_epoch, o.source_date_epoch);
+  auto secs = from_json<CompareOptions>(json::parse(R"({"sourceDateEpoch":1700000000})"), "o");
+  ASSERT_TRUE(secs.ok());
+  EXPECT_EQ(secs->source_date_epoch, o.source_date_epoch);
+  auto none = from_json<CompareOptions>(json::parse("{}"), "o");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->source_date_epoch.has_value());
+  auto bad = from_json<CompareOptions>(json::parse(R"({"sourceDateEpoch":"yesterday"})"), "o");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("sourceDateEpoch"), std::string::npos);
+}
+
 TEST(Json, KindParsingIsCaseInsensitive) {
   EXPECT_EQ(parse_kind("ACTIVE"), Kind::Active);
   EXPECT_EQ(parse_kind("view"), Kind::View);

@@ -15,6 +15,8 @@ namespace media_type {
 inline constexpr const char* layer_tar = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr const char* layer_tar_gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr const char* layer_tar_zstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// Docker's plain layer; its content may be compressed anyway, so readers detect by magic.
+inline constexpr const char* docker_layer = "application/vnd.docker.image.rootfs.diff.tar";
 inline constexpr const char* docker_layer_gzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
 } // namespace media_type

@@ -8,6 +8,7 @@
 
 #include "strata/plugin/descriptor.hpp"
 #include "strata/plugin/instance.hpp"
+#include "strata/plugin/json.hpp"
 #include "strata/plugin/mount.hpp"
 #include "strata/plugin/snapshot.hpp"
 
@@ -27,6 +28,11 @@ struct ApplyOptions {
   /// Opaque per-processor payloads, keyed by stream processor id.
   std::map<std::string, std::string> processor_payloads;
 };
+
+/// JSON: {"diffID"?, "syncFs"?, "processorPayloads"?: {id: payload}}; absent fields take the
+/// defaults above. Wrong types throw (use from_json for an InvalidArgument instead).
+void tag_invoke(const json::value_from_tag&, json::value& jv, const ApplyOptions& o);
+ApplyOptions tag_invoke(const json::value_to_tag<ApplyOptions>&, const json::value& jv);
 
 /// Applies a layer blob onto mounts.
 class Applier {
@@ -53,6 +59,12 @@ struct CompareOptions {
   /// Clamp newer timestamps of regular entries to this time (whiteouts keep their own).
   std::optional<Timestamp> source_date_epoch;
 };
+
+/// JSON: {"mediaType"?, "reference"?, "labels"?, "sourceDateEpoch"?}; sourceDateEpoch is an RFC
+/// 3339 UTC time or, as the SOURCE_DATE_EPOCH variable has it, integer seconds since the epoch
+/// (written back as RFC 3339). Wrong types throw (use from_json for an InvalidArgument instead).
+void tag_invoke(const json::value_from_tag&, json::value& jv, const CompareOptions& o);
+CompareOptions tag_invoke(const json::value_to_tag<CompareOptions>&, const json::value& jv);
 
 /// Computes the difference between two filesystems as a layer blob.
 class Comparer {
