@@ -31,7 +31,8 @@ struct ProbeResult {
 /// Probes overlay on the filesystem holding `root` (an existing directory) with tiny mounts in
 /// temporary directories created and removed under `root`: a plain overlay with an upperdir and
 /// checks that whiteouts and opaque directories work through it, then (if that fails) the same
-/// with "userxattr"; then idmapped mounts. Errors: only when the probe directories cannot be
+/// with "userxattr"; then idmapped mounts. Probe directories a crash left under `root` are
+/// removed first. Errors: only when the probe directories cannot be
 /// created or removed.
 Result<ProbeResult> probe(const std::string& root);
 

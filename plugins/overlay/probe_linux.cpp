@@ -11,10 +11,12 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <string_view>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <vector>
 
 namespace strata::overlay {
 namespace {
@@ -133,10 +135,30 @@ std::string fs_note(const std::string& root) {
   return {};
 }
 
+// Probe directories a crash left behind (possibly with the probe overlay still mounted).
+Status remove_stale_probes(const std::string& root) {
+  std::vector<std::string> stale;
+  DIR* d = ::opendir(root.c_str());
+  if (d == nullptr)
+    return fs::sys_error("overlay probe: cannot read " + root, errno);
+  while (struct dirent* e = ::readdir(d))
+    if (std::string_view(e->d_name).starts_with(".overlay-probe-"))
+      stale.emplace_back(root + "/" + e->d_name);
+  ::closedir(d);
+  for (const std::string& path : stale) {
+    (void)mount::unmount_all(path + "/merged", MNT_DETACH);
+    if (Status st = fs::remove_all_at(AT_FDCWD, path, path); !st)
+      return st;
+  }
+  return {};
+}
+
 } // namespace
 
 Result<ProbeResult> probe(const std::string& root) {
   ProbeResult r;
+  if (Status st = remove_stale_probes(root); !st)
+    return st.error();
   if (!mount::overlay_supported()) {
     r.unsupported = "the kernel has no overlay filesystem (try modprobe overlay)";
     return r;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace strata::overlay::test {
@@ -786,6 +788,55 @@ TEST_F(OverlayTest, ProbeRefusesAnOverlayRoot) {
   ASSERT_TRUE(r->unsupported.has_value()) << "overlay upper on overlayfs probed as working";
   EXPECT_NE(r->unsupported->find("overlayfs"), std::string::npos) << *r->unsupported;
   EXPECT_TRUE(list(at.path()).empty()) << "the probe leaves nothing behind";
+
+  FakeContext ic(at.path() + "/strata.snapshotter.v1.overlayfs", json::object{});
+  InitResult skipped = init(ic);
+  ASSERT_TRUE(skipped.skipped()) << (skipped.failed() ? skipped.error().to_string() : "ok");
+  EXPECT_NE(skipped.skip_reason().find("overlayfs"), std::string::npos) << skipped.skip_reason();
+}
+
+TEST_F(OverlayTest, ProbeRemovesStaleProbeDirectories) {
+  const std::string root = scratch_->dir("r");
+  const std::string stale = scratch_->dir("r/.overlay-probe-0123456789abcdef/merged");
+  scratch_->dir("src");
+  ASSERT_TRUE(write_file(scratch_->path() + "/src/keep", "k"));
+  // Mounted directly: the probe takes it down (the scratch dir would otherwise).
+  ASSERT_OK(mount::mount_one(Mount{"bind", scratch_->path() + "/src", "", {"rbind"}}, stale));
+  auto r = probe(root);
+  ASSERT_OK(r);
+  EXPECT_TRUE(list(root).empty()) << "a crashed probe's directory (still mounted) is removed";
+  EXPECT_EQ(read_file(scratch_->path() + "/src/keep"), "k") << "without deleting through the mount";
+}
+
+TEST_F(OverlayTest, ConcurrentCreateCommitRemove) {
+  layer("base", "", {{"f", "1"}});
+  constexpr int kThreads = 4, kRounds = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string k = "t" + std::to_string(t) + "-" + std::to_string(i);
+        bool ok = snap_->prepare(k, "base", {}).ok() && snap_->commit(k + "-c", k, {}).ok() &&
+                  snap_->view(k + "-v", k + "-c", {}).ok() && snap_->remove(k + "-v").ok() &&
+                  (i % 2 == 0 || snap_->remove(k + "-c").ok());
+        if (!ok)
+          ++failures;
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_OK(snap_->cleanup());
+  std::size_t records = 0;
+  ASSERT_OK(snap_->walk(
+      [&](const Info&) {
+        ++records;
+        return Status();
+      },
+      {}));
+  EXPECT_EQ(records, 1u + kThreads * ((kRounds + 1) / 2));
+  EXPECT_EQ(list(snapshots()).size(), records) << "one directory per snapshot, no orphans";
 }
 
 } // namespace
