@@ -226,6 +226,26 @@ TEST_F(OverlayTest, SameSnapshotMountedTwiceAtOnce) {
   EXPECT_TRUE(three.ok() && four.ok()) << three.error() << four.error();
 }
 
+TEST_F(OverlayTest, UserxattrMountsWork) {
+  // What a user namespace gets from the probe; as root the same mounts work, so the option path
+  // (whiteouts and opaque dirs kept in user.overlay.* xattrs) is exercised here too.
+  Features f = features_;
+  f.userxattr = true;
+  reopen({}, f);
+  layer("l1", "", {{"gone", "g"}, {"dir/hidden", "h"}});
+  layer("l2", "l1", {}, {"gone", "dir"});
+  layer("l3", "l2", {{"dir/new", "n"}}); // a directory over a whiteout: opaque
+  auto v = snap_->view("v", "l3", {});
+  ASSERT_OK(v);
+  const auto& o = v->front().options;
+  EXPECT_NE(std::find(o.begin(), o.end(), "userxattr"), o.end());
+  Mounted at(*v, mnt("v"));
+  ASSERT_TRUE(at.ok()) << at.error();
+  EXPECT_FALSE(exists(at.path() + "/gone"));
+  EXPECT_EQ(read_file(at.path() + "/dir/new"), "n");
+  EXPECT_FALSE(exists(at.path() + "/dir/hidden")) << "the opaque dir hides l1's entries";
+}
+
 // --- errors -------------------------------------------------------------------------------
 
 TEST_F(OverlayTest, ErrorCases) {
