@@ -1,0 +1,246 @@
+#include "tree.hpp"
+
+#include <strata/fs/posix.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <utility>
+
+namespace strata::overlay {
+namespace {
+
+using InodeKey = std::pair<dev_t, ino_t>;
+
+// The entry names of the open directory `fd` (the fd itself stays open and usable).
+Result<std::vector<std::string>> list_dir(int fd, const std::string& display) {
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0)
+    return fs::sys_error("cannot read directory " + display, errno);
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    int err = errno;
+    ::close(dup);
+    return fs::sys_error("cannot read directory " + display, err);
+  }
+  ::rewinddir(d);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.emplace_back(e->d_name);
+    errno = 0;
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0)
+    return fs::sys_error("cannot read directory " + display, err);
+  return names;
+}
+
+void count(const struct stat& st, std::set<InodeKey>& seen, Usage& u) {
+  if (seen.insert({st.st_dev, st.st_ino}).second) {
+    u.inodes += 1;
+    u.size += static_cast<std::int64_t>(st.st_blocks) * 512;
+  }
+}
+
+Status usage_below(int dirfd, const std::string& display, std::set<InodeKey>& seen, Usage& u) {
+  auto names = list_dir(dirfd, display);
+  if (!names)
+    return std::move(names).error();
+  for (const std::string& name : *names) {
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT)
+        continue;
+      return fs::sys_error("cannot stat " + display + "/" + name, errno);
+    }
+    count(st, seen, u);
+    if (!S_ISDIR(st.st_mode))
+      continue;
+    fs::UniqueFd sub(
+        ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) {
+      if (errno == ENOENT)
+        continue;
+      return fs::sys_error("cannot open " + display + "/" + name, errno);
+    }
+    if (Status st2 = usage_below(sub.get(), display + "/" + name, seen, u); !st2)
+      return st2;
+  }
+  return {};
+}
+
+// Copy state shared across the recursion.
+struct Copier {
+  const std::vector<mount::IdMapping>& uids;
+  const std::vector<mount::IdMapping>& gids;
+  std::map<InodeKey, std::pair<int, std::string>> links; // first copy: (dst dir fd owner, path)
+  std::string dst_root;
+
+  Status attrs(int dirfd, const char* name, const struct stat& st, const std::string& display) {
+    int flags = name[0] == '\0' ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
+    if (::fchownat(dirfd, name, map_id(uids, st.st_uid), map_id(gids, st.st_gid), flags) != 0)
+      return fs::sys_error("cannot chown " + display, errno);
+    // After the chown, which clears set-id bits. Symlinks have no mode of their own.
+    if (!S_ISLNK(st.st_mode)) {
+      int r = name[0] == '\0' ? ::fchmod(dirfd, st.st_mode & 07777)
+                              : ::fchmodat(dirfd, name, st.st_mode & 07777, 0);
+      if (r != 0)
+        return fs::sys_error("cannot chmod " + display, errno);
+    }
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    int r = name[0] == '\0' ? ::futimens(dirfd, times)
+                            : ::utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW);
+    if (r != 0)
+      return fs::sys_error("cannot set the times of " + display, errno);
+    return {};
+  }
+
+  Status copy_file(int sfd, int ddir, const std::string& name, const struct stat& st,
+                   const std::string& sdisp, const std::string& ddisp) {
+    fs::UniqueFd in(::openat(sfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in)
+      return fs::sys_error("cannot open " + sdisp, errno);
+    fs::UniqueFd out(
+        ::openat(ddir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out)
+      return fs::sys_error("cannot create " + ddisp, errno);
+    off_t left = st.st_size;
+    while (left > 0) {
+      ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                    static_cast<std::size_t>(left), 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+        char buf[65536];
+        ssize_t got = ::read(in.get(), buf, sizeof buf);
+        if (got < 0)
+          return fs::sys_error("cannot read " + sdisp, errno);
+        if (got == 0)
+          break;
+        if (Status w = fs::write_all(
+                out.get(), std::as_bytes(std::span(buf, static_cast<std::size_t>(got))), ddisp);
+            !w)
+          return w;
+        left -= got;
+        continue;
+      }
+      if (n < 0)
+        return fs::sys_error("cannot copy " + sdisp + " to " + ddisp, errno);
+      if (n == 0)
+        break; // the file shrank meanwhile
+      left -= n;
+    }
+    return attrs(out.get(), "", st, ddisp);
+  }
+
+  Status copy_dir(int sfd, int dfd, const std::string& sdisp, const std::string& ddisp,
+                  const std::string& rel) {
+    auto names = list_dir(sfd, sdisp);
+    if (!names)
+      return std::move(names).error();
+    for (const std::string& name : *names) {
+      const std::string s = sdisp + "/" + name, d = ddisp + "/" + name;
+      const std::string r = rel.empty() ? name : rel + "/" + name;
+      struct stat st {};
+      if (::fstatat(sfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fs::sys_error("cannot stat " + s, errno);
+      if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+        auto it = links.find({st.st_dev, st.st_ino});
+        if (it != links.end()) {
+          std::string first = dst_root + "/" + it->second.second;
+          if (::linkat(AT_FDCWD, first.c_str(), dfd, name.c_str(), 0) != 0)
+            return fs::sys_error("cannot link " + d + " to " + first, errno);
+          continue;
+        }
+        links[{st.st_dev, st.st_ino}] = {0, r};
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (::mkdirat(dfd, name.c_str(), 0700) != 0)
+          return fs::sys_error("cannot create " + d, errno);
+        fs::UniqueFd ssub(
+            ::openat(sfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        fs::UniqueFd dsub(
+            ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!ssub || !dsub)
+          return fs::sys_error("cannot open " + (ssub ? d : s), errno);
+        if (Status st2 = copy_dir(ssub.get(), dsub.get(), s, d, r); !st2)
+          return st2;
+        // Last, so that creating the entries does not change the copied times.
+        if (Status st2 = attrs(dsub.get(), "", st, d); !st2)
+          return st2;
+      } else if (S_ISREG(st.st_mode)) {
+        if (Status st2 = copy_file(sfd, dfd, name, st, s, d); !st2)
+          return st2;
+      } else if (S_ISLNK(st.st_mode)) {
+        std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+        ssize_t n = ::readlinkat(sfd, name.c_str(), target.data(), target.size());
+        if (n < 0)
+          return fs::sys_error("cannot read link " + s, errno);
+        target.resize(static_cast<std::size_t>(n));
+        if (::symlinkat(target.c_str(), dfd, name.c_str()) != 0)
+          return fs::sys_error("cannot create symlink " + d, errno);
+        if (Status st2 = attrs(dfd, name.c_str(), st, d); !st2)
+          return st2;
+      } else {
+        if (::mknodat(dfd, name.c_str(), st.st_mode & (S_IFMT | 0600), st.st_rdev) != 0)
+          return fs::sys_error("cannot create special file " + d, errno);
+        if (Status st2 = attrs(dfd, name.c_str(), st, d); !st2)
+          return st2;
+      }
+    }
+    return {};
+  }
+};
+
+} // namespace
+
+Result<Usage> disk_usage(const std::string& dir) {
+  fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd)
+    return fs::sys_error("cannot open " + dir, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return fs::sys_error("cannot stat " + dir, errno);
+  std::set<InodeKey> seen;
+  Usage u;
+  count(st, seen, u);
+  if (Status s = usage_below(fd.get(), dir, seen, u); !s)
+    return s.error();
+  return u;
+}
+
+std::uint32_t map_id(const std::vector<mount::IdMapping>& mappings, std::uint32_t id) {
+  for (const auto& m : mappings)
+    if (id >= m.container_id && id - m.container_id < m.size)
+      return m.host_id + (id - m.container_id);
+  return 65534;
+}
+
+Status copy_shifted(const std::string& src, const std::string& dst,
+                    const std::vector<mount::IdMapping>& uids,
+                    const std::vector<mount::IdMapping>& gids) {
+  fs::UniqueFd sfd(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!sfd)
+    return fs::sys_error("cannot open " + src, errno);
+  fs::UniqueFd dfd(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dfd)
+    return fs::sys_error("cannot open " + dst, errno);
+  struct stat st {};
+  if (::fstat(sfd.get(), &st) != 0)
+    return fs::sys_error("cannot stat " + src, errno);
+  Copier c{uids, gids, {}, dst};
+  if (Status s = c.copy_dir(sfd.get(), dfd.get(), src, dst, ""); !s)
+    return s;
+  return c.attrs(dfd.get(), "", st, dst);
+}
+
+} // namespace strata::overlay

@@ -1,0 +1,155 @@
+#include "support.hpp"
+
+#include <strata/fs/root.hpp>
+#include <strata/mount/mount.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata::overlay::test {
+namespace {
+
+std::vector<std::string> mount_points() {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string id, parent, dev, root, point;
+    ls >> id >> parent >> dev >> root >> point;
+    std::string p;
+    for (std::size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        p.push_back(static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8)));
+        i += 3;
+      } else {
+        p.push_back(point[i]);
+      }
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+} // namespace
+
+void unmount_below(const std::string& path) {
+  for (int round = 0; round < 16; ++round) {
+    std::vector<std::string> below;
+    for (const std::string& p : mount_points())
+      if (p == path || p.starts_with(path + "/"))
+        below.push_back(p);
+    if (below.empty())
+      return;
+    std::sort(below.begin(), below.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& p : below)
+      ::umount2(p.c_str(), MNT_DETACH);
+  }
+}
+
+Scratch::Scratch() {
+  char tmpl[] = "/var/tmp/strata-overlay-test-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    std::abort();
+  path_ = tmpl;
+}
+
+Scratch::~Scratch() {
+  unmount_below(path_);
+  (void)fs::remove_all_at(AT_FDCWD, path_, path_);
+}
+
+std::string Scratch::dir(const std::string& rel) const {
+  std::string p = path_ + "/" + rel;
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+const ProbeResult& probed(const std::string& dir) {
+  static std::mutex mu;
+  static std::map<std::string, ProbeResult> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(dir);
+  if (it == cache.end()) {
+    auto r = probe(dir);
+    ProbeResult pr;
+    if (r)
+      pr = *r;
+    else
+      pr.unsupported = "probe failed: " + r.error().to_string();
+    it = cache.emplace(dir, pr).first;
+  }
+  return it->second;
+}
+
+Mounted::Mounted(const std::vector<Mount>& mounts, const std::string& target)
+    : mounts_(mounts), target_(target) {
+  std::filesystem::create_directories(target_);
+  if (Status st = mount::mount_all(mounts_, target_); !st)
+    error_ = st.error().to_string();
+  else
+    mounted_ = true;
+}
+
+Mounted::~Mounted() {
+  release();
+}
+
+void Mounted::release() {
+  if (!mounted_)
+    return;
+  mounted_ = false;
+  if (Status st = mount::unmount_mounts(mounts_, target_); !st)
+    ADD_FAILURE() << "unmount " << target_ << ": " << st.error().to_string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool write_file(const std::string& path, const std::string& content) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  out.close();
+  return !out.fail();
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> list(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr)
+    return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..")
+      out.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace strata::overlay::test
