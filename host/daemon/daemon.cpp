@@ -3,6 +3,7 @@
 #include "api/server.hpp"
 #include "daemon/content_routes.hpp"
 #include "daemon/routes.hpp"
+#include "daemon/snapshot_routes.hpp"
 #include "daemon/startup.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -120,6 +121,7 @@ int run_daemon(const DaemonOptions& options) {
   api::add_health_route(router);
   add_plugin_routes(router, plugins);
   add_content_routes(router, plugins);
+  add_snapshot_routes(router, plugins);
   api::ServerOptions server_options;
   server_options.socket_path = cfg->api.address;
   server_options.max_body_bytes = cfg->api.max_body_bytes;
