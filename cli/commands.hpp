@@ -38,4 +38,9 @@ void add_inspect_command(CLI::App& plugins, Outcome& outcome);
 /// `strata content`: `ingest`, `ls`, `get`, `rm`, `label` on stratad's content store.
 void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome);
 
+/// `strata snapshots` (alias `snapshot`) [--snapshotter NAME]: `prepare`, `view`, `commit`,
+/// `mounts`, `rm`, `stat`, `ls`, `usage`, `label`, `tree`, `cleanup` through stratad, and `mount`,
+/// `unmount` in this process.
+void add_snapshots_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
 } // namespace strata::cli

@@ -13,7 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace strata::test {
 namespace {
@@ -154,8 +161,14 @@ public:
     return {};
   }
 
-  static std::vector<Mount> mounts_of(const Info& s) {
-    return {Mount{"bind", "/fake/" + s.name, "", {s.kind == Kind::View ? "ro" : "rw", "rbind"}}};
+  std::vector<Mount> mounts_of(const Info& s) const {
+    return {Mount{
+        "bind", source_root_ + "/" + s.name, "", {s.kind == Kind::View ? "ro" : "rw", "rbind"}}};
+  }
+  // Where the bind mounts' sources are: made-up paths unless a test mounts them for real.
+  void set_source_root(std::string root) {
+    std::lock_guard lock(mu_);
+    source_root_ = std::move(root);
   }
 
   std::vector<std::string> walked_filters() {
@@ -232,6 +245,7 @@ private:
   std::vector<std::string> walked_filters_;
   bool cleanable_ = false;
   int cleanups_ = 0;
+  std::string source_root_ = "/fake";
 };
 
 PluginRecord record(std::string id, PluginStatus status, std::string reason = {}) {
@@ -491,6 +505,186 @@ TEST_F(SnapshotRoutesTest, Cleanup) {
   fake_->set_cleanable();
   EXPECT_EQ(req(http::verb::post, "/v1/snapshotters/fake/cleanup").result_int(), 204);
   EXPECT_EQ(fake_->cleanups(), 1);
+}
+
+// ---- the `strata snapshots` commands (the binary in $STRATA_CLI) against these routes ----
+
+struct CliRun {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+class SnapshotsCliTest : public SnapshotRoutesTest {
+protected:
+  void SetUp() override {
+    SnapshotRoutesTest::SetUp();
+    const char* exe = std::getenv("STRATA_CLI");
+    if (!exe)
+      GTEST_SKIP() << "STRATA_CLI is not set; run through `meson test`";
+    exe_ = exe;
+  }
+
+  // `strata --address SOCKET snapshots --snapshotter fake ARGS...`; arguments are passed as they
+  // are (no shell), so keys with spaces need no quoting.
+  CliRun strata(std::vector<std::string> args, std::string snapshotter = "fake") {
+    std::vector<std::string> argv{exe_,        "--address",     socket_path_,
+                                  "snapshots", "--snapshotter", snapshotter};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto out_path = (dir_.path() / "out").string(), err_path = (dir_.path() / "err").string();
+    CliRun r;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> cargs;
+      for (auto& a : argv)
+        cargs.push_back(a.data());
+      cargs.push_back(nullptr);
+      ::execv(cargs[0], cargs.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out_path);
+    r.err = read_file(err_path);
+    return r;
+  }
+
+  static std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::string exe_;
+};
+
+std::string describe(const CliRun& r) {
+  return "rc " + std::to_string(r.rc) + "\n" + r.out + r.err;
+}
+
+TEST_F(SnapshotsCliTest, Lifecycle) {
+  auto r = strata({"prepare", "--label", "team=fs", "base"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(r.out, "TYPE    SOURCE        TARGET    OPTIONS\n"
+                   "bind    /fake/base    -         rw,rbind\n");
+  r = strata({"commit", "--label", "layer=1", "layer", "base"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(r.out, "layer\n");
+  r = strata({"view", "--json", "look", "layer"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(json::value_to<std::vector<Mount>>(json::parse(r.out))[0].options[0], "ro");
+  ASSERT_EQ(strata({"prepare", "dir/work 1", "layer"}).rc, 0);
+
+  r = strata({"ls"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  auto lines = r.out;
+  EXPECT_EQ(lines.substr(0, lines.find('\n')),
+            "KEY           PARENT    KIND         AGE    LABELS");
+  EXPECT_NE(lines.find("dir/work 1    layer     Active"), std::string::npos) << lines;
+  // --json is the route's answer as it is.
+  r = strata({"ls", "--json"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(json::parse(r.out), RawClient::json(req(http::verb::get, path())));
+  r = strata({"ls", "-q", "--filter", "kind==committed", "--filter", "kind==view"});
+  EXPECT_EQ(r.out, "layer\nlook\n") << describe(r);
+  EXPECT_EQ(fake_->walked_filters(), (std::vector<std::string>{"kind==committed", "kind==view"}));
+
+  r = strata({"tree"});
+  EXPECT_EQ(r.out, "layer\n \\_ dir/work 1\n \\_ look\n") << describe(r);
+
+  r = strata({"stat", "dir/work 1"});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_NE(r.out.find("Name:    dir/work 1\nKind:    Active\nParent:  layer\n"), std::string::npos)
+      << r.out;
+  r = strata({"stat", "--json", "layer"});
+  EXPECT_EQ(json::value_to<Info>(json::parse(r.out)).labels, (Labels{{"layer", "1"}}));
+
+  r = strata({"mounts", "dir/work 1"});
+  EXPECT_NE(r.out.find("/fake/dir/work 1"), std::string::npos) << describe(r);
+  r = strata({"mounts", "layer"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("FailedPrecondition"), std::string::npos) << r.err;
+
+  r = strata({"usage", "--json", "layer"});
+  EXPECT_EQ(json::parse(r.out), (json::value{{"size", 5000}, {"inodes", 7}})) << describe(r);
+  r = strata({"usage"});
+  EXPECT_EQ(r.out, "KEY           SIZE       INODES\n"
+                   "dir/work 1    9.8 KiB    7\n"
+                   "layer         4.9 KiB    7\n"
+                   "look          3.9 KiB    7\n")
+      << describe(r);
+
+  r = strata({"label", "layer", "layer=", "x=y"});
+  EXPECT_EQ(r.out, "x=y\n") << describe(r);
+  EXPECT_EQ(strata({"label", "layer", "novalue"}).rc, 2);
+
+  // rm goes in order and reports each failure; exit 1 when any failed.
+  r = strata({"rm", "layer", "look", "dir/work 1", "missing"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "look\ndir/work 1\n");
+  EXPECT_NE(r.err.find("FailedPrecondition"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("NotFound"), std::string::npos) << r.err;
+  r = strata({"rm", "layer"});
+  EXPECT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(strata({"ls", "-q"}).out, "");
+}
+
+TEST_F(SnapshotsCliTest, SnapshotterMissingOrBrokenAndCleanup) {
+  auto r = strata({"ls"}, "nope");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("NotFound"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fake (ok)"), std::string::npos) << r.err;
+  r = strata({"prepare", "x"}, "broken");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("Unavailable"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("EINVAL"), std::string::npos) << r.err;
+
+  r = strata({"cleanup"});
+  EXPECT_EQ(r.rc, 0) << describe(r);
+  EXPECT_NE(r.err.find("nothing to clean up"), std::string::npos) << r.err;
+  fake_->set_cleanable();
+  r = strata({"cleanup"});
+  EXPECT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(fake_->cleanups(), 1);
+}
+
+TEST_F(SnapshotsCliTest, MountAndUnmount) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "mounting needs root";
+  // The fake's bind mount source is a real directory here, so the mount is real.
+  auto sources = dir_.path() / "sources";
+  std::filesystem::create_directories(sources / "work");
+  std::ofstream(sources / "work" / "hello") << "from the snapshot\n";
+  fake_->set_source_root(sources.string());
+  ASSERT_EQ(strata({"prepare", "work"}).rc, 0);
+  auto target = dir_.path() / "mnt";
+  std::filesystem::create_directories(target);
+  // Whatever fails below, nothing stays mounted in the temporary directory being removed.
+  struct Detach {
+    std::string path;
+    ~Detach() { ::umount2(path.c_str(), MNT_DETACH); }
+  } detach{target.string()};
+
+  auto r = strata({"mount", "work", target.string()});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_EQ(read_file((target / "hello").string()), "from the snapshot\n");
+  std::ofstream(target / "written") << "through the mount\n";
+  r = strata({"unmount", target.string()});
+  ASSERT_EQ(r.rc, 0) << describe(r);
+  EXPECT_FALSE(std::filesystem::exists(target / "hello"));
+  EXPECT_EQ(read_file((sources / "work" / "written").string()), "through the mount\n");
+
+  r = strata({"mount", "missing", target.string()});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("NotFound"), std::string::npos) << r.err;
+  r = strata({"mount", "work", (dir_.path() / "no-such-dir").string()});
+  EXPECT_EQ(r.rc, 2) << describe(r);
 }
 
 Info info(std::string name, std::string parent, Kind kind = Kind::Committed) {
