@@ -41,4 +41,9 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
 /// `strata diff`: `apply` and `compare` through stratad's diff service or one differ.
 void add_diff_command(CLI::App& app, const Globals& globals, Outcome& outcome);
 
+/// `strata snapshots` (alias `snapshot`) [--snapshotter NAME]: `prepare`, `view`, `commit`,
+/// `mounts`, `rm`, `stat`, `ls`, `usage`, `label`, `tree`, `cleanup` through stratad, and `mount`,
+/// `unmount` in this process.
+void add_snapshots_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
 } // namespace strata::cli

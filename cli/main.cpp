@@ -30,6 +30,7 @@ int run(int argc, char** argv) {
              "Exit codes: 0 done, 1 failed (reason on stderr), 2 wrong command line.\n\n"
              "Examples:\n"
              "  strata plugins ls\n"
+             "  strata snapshots ls\n"
              "  strata --address /tmp/strata.sock plugins ls -d status!=ok\n"
              "  strata plugin inspect ./vendor-snapshotter.so");
 
@@ -42,6 +43,7 @@ int run(int argc, char** argv) {
   add_plugins_command(app, globals, outcome);
   add_content_command(app, globals, outcome);
   add_diff_command(app, globals, outcome);
+  add_snapshots_command(app, globals, outcome);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include "daemon/content_routes.hpp"
 #include "daemon/diff_routes.hpp"
 #include "daemon/routes.hpp"
+#include "daemon/snapshot_routes.hpp"
 #include "daemon/startup.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -122,6 +123,7 @@ int run_daemon(const DaemonOptions& options) {
   add_plugin_routes(router, plugins);
   add_content_routes(router, plugins);
   add_diff_routes(router, plugins);
+  add_snapshot_routes(router, plugins);
   api::ServerOptions server_options;
   server_options.socket_path = cfg->api.address;
   server_options.max_body_bytes = cfg->api.max_body_bytes;
