@@ -34,7 +34,11 @@ MTIME = 1700000000  # fixed, so the layer is the same bytes for the same seed
 
 
 def make_layer(path, n_files, n_dirs, seed):
-    """Writes a PAX tar of n_files entries of 0-8 KiB in n_dirs nested dirs; returns counts."""
+    """Writes a PAX tar of n_files entries of 0-8 KiB in n_dirs nested dirs; returns counts.
+
+    Entries come in sorted walk order (each directory, then what is in it), as `tar -c` of a
+    tree and image builders write them, so that runs of entries share a parent directory.
+    """
     rng = random.Random(seed)
     # Text-like content, so that gzip compresses it about as much as a real layer's files.
     words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randint(2, 10)))
@@ -45,36 +49,39 @@ def make_layer(path, n_files, n_dirs, seed):
         # A random earlier dir as parent (or the root) gives a bushy tree a few levels deep.
         parent = rng.choice(dirs) if dirs and rng.random() < 0.85 else ""
         dirs.append(f"{parent}/d{i:03d}".lstrip("/"))
-    counts = {"dirs": len(dirs), "files": 0, "symlinks": 0, "hardlinks": 0}
+    entries = [(d, "dir") for d in dirs]
+    for i in range(n_files):
+        r = rng.random()
+        kind = "symlink" if r < 0.01 else "hardlink" if r < 0.02 else "file"
+        prefix = {"symlink": "l", "hardlink": "h", "file": "f"}[kind]
+        entries.append((f"{rng.choice(dirs)}/{prefix}{i:05d}", kind))
+    entries.sort(key=lambda e: e[0].split("/"))
+    counts = {"dirs": 0, "files": 0, "symlinks": 0, "hardlinks": 0}
     files = []
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
-        for d in dirs:
-            ti = tarfile.TarInfo(d)
-            ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, MTIME
-            tar.addfile(ti)
-        for i in range(n_files):
-            d = rng.choice(dirs)
-            name = f"{d}/f{i:05d}.txt"
-            r = rng.random()
-            if r < 0.01 and files:
-                ti = tarfile.TarInfo(f"{d}/l{i:05d}")
-                ti.type, ti.linkname, ti.mtime = tarfile.SYMTYPE, "../" * d.count("/") + \
-                    rng.choice(files), MTIME
-                ti.mode = 0o777
+        for name, kind in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = MTIME
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+                counts["dirs"] += 1
+                continue
+            if kind == "symlink" and files:
+                ti.type, ti.mode = tarfile.SYMTYPE, 0o777
+                ti.linkname = "../" * name.count("/") + rng.choice(files)
                 tar.addfile(ti)
                 counts["symlinks"] += 1
                 continue
-            if r < 0.02 and files:
-                ti = tarfile.TarInfo(f"{d}/h{i:05d}")
-                ti.type, ti.linkname, ti.mtime = tarfile.LNKTYPE, rng.choice(files), MTIME
-                ti.mode = 0o644
+            if kind == "hardlink" and files:
+                # Links go to files already in the archive, as a tar writer emits them.
+                ti.type, ti.mode, ti.linkname = tarfile.LNKTYPE, 0o644, rng.choice(files)
                 tar.addfile(ti)
                 counts["hardlinks"] += 1
                 continue
             size = rng.randint(0, 8192)
             off = rng.randint(0, len(pool) - size)
-            ti = tarfile.TarInfo(name)
-            ti.size, ti.mtime = size, MTIME + i
+            ti.size, ti.mtime = size, MTIME + len(files)
             ti.mode = rng.choice([0o644, 0o644, 0o644, 0o755, 0o600, 0o444])
             tar.addfile(ti, io.BytesIO(pool[off:off + size]))
             files.append(name)
