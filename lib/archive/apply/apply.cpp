@@ -103,6 +103,8 @@ private:
   }
 
   Status whiteout(const std::string& parent, const std::string& base, archive_entry* e) {
+    // Whiteouts remove entries, which may be the directory the writer has cached.
+    writer_.forget_parent();
     if (base == opaque_marker)
       return opaque(parent);
     const std::string name = base.substr(whiteout_prefix.size());

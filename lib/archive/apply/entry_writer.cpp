@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 namespace strata::archive::detail {
@@ -39,33 +40,68 @@ void entry_times(archive_entry* e, struct timespec out[2]) {
 
 Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& rel,
                           DirTimes* dir_times) {
-  auto [parent_rel, base_view] = fs::split_parent(rel);
-  const std::string base(base_view);
-  auto parent = root_.make_dirs(parent_rel, 0755);
-  if (!parent)
-    return std::move(parent).error();
-  const int pfd = parent->get();
+  auto [parent_rel, base] = fs::split_parent(rel);
+  // Entries come grouped by directory, so the parent is usually the previous entry's: reuse its
+  // fd instead of resolving the path again. What the cache holds is exactly what make_dirs would
+  // return now: the resolution of a path that resolved before can only change when one of its
+  // components is removed (creating needs a free name, which no component is), and every entry
+  // that removes something, and every directory entry (whose mode or owner may change who can
+  // walk through it), drops the cache below.
+  if (!parent_ || parent_rel != parent_rel_) {
+    forget_parent();
+    auto dir = root_.make_dirs(parent_rel, 0755);
+    if (!dir)
+      return std::move(dir).error();
+    parent_ = std::move(*dir);
+    parent_rel_ = parent_rel;
+  }
+  replaced_ = false;
+  Status st = write_at(tar, e, rel, parent_.get(), std::string(base), dir_times);
+  if (!st || replaced_ || archive_entry_filetype(e) == AE_IFDIR)
+    forget_parent();
+  return st;
+}
+
+void EntryWriter::forget_parent() noexcept {
+  parent_.reset();
+  parent_rel_.clear();
+}
+
+Status EntryWriter::clear_name(int parent, const std::string& base, const std::string& rel,
+                               mode_t type) {
+  // Whatever is at the name goes, unless a directory meets a directory (they merge). Removal
+  // never follows a symlink: a link planted by an earlier entry is replaced, not written through.
+  struct stat existing {};
+  if (::fstatat(parent, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR)) {
+      replaced_ = true;
+      if (auto st = fs::remove_all_at(parent, base, rel); !st)
+        return st;
+    }
+  } else if (errno != ENOENT) {
+    return fs::sys_error("cannot stat " + rel, errno);
+  }
+  return {};
+}
+
+Status EntryWriter::write_at(TarReader& tar, archive_entry* e, const std::string& rel, int pfd,
+                             const std::string& base, DirTimes* dir_times) {
   const mode_t type = archive_entry_filetype(e);
   const char* hardlink = archive_entry_hardlink(e);
 
   if (hardlink)
     return write_hardlink(pfd, base, rel, hardlink);
 
-  // Whatever is at the name goes, unless a directory meets a directory (they merge). Removal
-  // never follows a symlink: a link planted by an earlier entry is replaced, not written through.
-  struct stat existing {};
-  if (::fstatat(pfd, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR))
-      if (auto st = fs::remove_all_at(pfd, base, rel); !st)
-        return st;
-  } else if (errno != ENOENT) {
-    return fs::sys_error("cannot stat " + rel, errno);
-  }
+  // Regular files (nearly all entries) clear their name only when the exclusive create finds
+  // it taken, which spares a new file the stat.
+  if (type != AE_IFREG)
+    if (auto st = clear_name(pfd, base, rel, type); !st)
+      return st;
 
   switch (type) {
   case AE_IFREG: {
     fs::UniqueFd fd;
-    if (auto st = write_regular(tar, pfd, base, e, fd); !st)
+    if (auto st = write_regular(tar, pfd, base, rel, e, fd); !st)
       return st;
     return set_metadata(e, fd.get(), pfd, base, false, false);
   }
@@ -108,14 +144,21 @@ Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& r
 }
 
 Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string& base,
-                                  archive_entry* e, fs::UniqueFd& out) {
-  out = fs::UniqueFd(
-      ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+                                  const std::string& rel, archive_entry* e, fs::UniqueFd& out) {
+  // O_EXCL never follows a symlink at the name: it fails with EEXIST like for any other entry.
+  constexpr int create = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  out = fs::UniqueFd(::openat(parent, base.c_str(), create, 0600));
+  if (!out && errno == EEXIST) {
+    if (auto st = clear_name(parent, base, rel, AE_IFREG); !st)
+      return st;
+    out = fs::UniqueFd(::openat(parent, base.c_str(), create, 0600));
+  }
   if (!out)
     return fs::sys_error("cannot create " + base, errno);
   const void* block = nullptr;
   size_t size = 0;
   la_int64_t offset = 0;
+  la_int64_t end = 0; // the new file's size so far
   for (;;) {
     int rc = archive_read_data_block(tar.handle(), &block, &size, &offset);
     if (rc == ARCHIVE_EOF)
@@ -133,10 +176,11 @@ Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string&
       p += n;
       size -= static_cast<size_t>(n);
       offset += n;
+      end = std::max(end, offset);
     }
   }
-  // Sparse files end in a hole that no data block covers.
-  if (::ftruncate(out.get(), archive_entry_size(e)) != 0)
+  // Sparse files end in a hole that no data block covers; any other file has its size already.
+  if (end != archive_entry_size(e) && ::ftruncate(out.get(), archive_entry_size(e)) != 0)
     return fs::sys_error("cannot size " + base, errno);
   return {};
 }
@@ -164,6 +208,7 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const st
   if (::fstatat(parent, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
     if (existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
       return {};
+    replaced_ = true;
     if (auto rm = fs::remove_all_at(parent, base, name_rel); !rm)
       return rm;
   } else if (errno != ENOENT) {

@@ -29,10 +29,17 @@ public:
   /// fills `dir_times`. Errors: InvalidArgument (unsupported type, hostile link, a parent that
   /// is not a directory); Internal/by errno for I/O.
   Status write(TarReader& tar, archive_entry* e, const std::string& rel, DirTimes* dir_times);
+  /// Drops the cached parent directory; callers that change the tree other than through write()
+  /// (whiteouts) call it first.
+  void forget_parent() noexcept;
 
 private:
-  Status write_regular(TarReader& tar, int parent, const std::string& base, archive_entry* e,
-                       fs::UniqueFd& out);
+  Status write_at(TarReader& tar, archive_entry* e, const std::string& rel, int parent,
+                  const std::string& base, DirTimes* dir_times);
+  // Removes what is at (parent, base) unless a directory meets a directory; sets replaced_.
+  Status clear_name(int parent, const std::string& base, const std::string& rel, mode_t type);
+  Status write_regular(TarReader& tar, int parent, const std::string& base, const std::string& rel,
+                       archive_entry* e, fs::UniqueFd& out);
   // Links `target` (resolved inside the root, never through its last component) at
   // (parent, base), replacing what was there unless it is already that inode.
   Status write_hardlink(int parent, const std::string& base, const std::string& rel,
@@ -46,6 +53,11 @@ private:
 
   const fs::Root& root_;
   const ApplyOptions& opts_;
+  // The parent directory of the previous entry, resolved in the root, and its relative path.
+  fs::UniqueFd parent_;
+  std::string parent_rel_;
+  // Set when the current entry removed something.
+  bool replaced_ = false;
 };
 
 /// Entry mtime/atime as utimensat wants them (atime falls back to mtime).

@@ -283,6 +283,30 @@ TEST_F(Hostile, DirectoryThenFileReplacesTheTree) {
   EXPECT_EQ(read_file(root_ / "x"), "f");
 }
 
+// Consecutive entries of one directory reuse its fd; an entry that replaces a component the
+// directory's path resolves through must make the next one resolve the path again.
+TEST_F(Hostile, ParentResolvedThroughAReplacedEntryIsResolvedAgain) {
+  expect_error(TarBuilder()
+                   .dir("d/n")
+                   .symlink("l", "d/n/..")
+                   .file("l/n", "replaces d/n")
+                   .file("l/m", "must not land in d")
+                   .bytes(),
+               Code::InvalidArgument);
+  EXPECT_FALSE(stdfs::exists(root_ / "d/m"));
+}
+
+TEST_F(Hostile, ParentReplacedByAWhiteoutIsResolvedAgain) {
+  stdfs::create_directories(root_ / "lower");
+  stdfs::create_symlink("lower/x/..", root_ / "l");
+  stdfs::create_directories(root_ / "lower/x");
+  // "l" resolves to "lower" until the whiteout removes lower/x.
+  expect_error(
+      TarBuilder().file("l/a", "a").file("l/.wh.x", "").file("l/b", "must not land").bytes(),
+      Code::InvalidArgument);
+  EXPECT_FALSE(stdfs::exists(root_ / "lower/b"));
+}
+
 TEST_F(Hostile, EntryUnderAFileIsAnError) {
   expect_error(TarBuilder().file("f", "f").file("f/x", "x").bytes(), Code::InvalidArgument);
 }

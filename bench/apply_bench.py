@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Layer apply benchmark: strata::archive::apply vs `bsdtar -x` of the same layer.
+
+Generates one layer of many small files (regular files of 0-8 KiB in nested directories, plus
+some symlinks and hardlinks; PAX tar, also gzip-compressed), then for each variant (tar,
+tar.gz) extracts it alternately with
+  strata:   build/bench/apply-layer LAYER DEST   (apply(), whiteouts removed, default options)
+  baseline: bsdtar -xpf LAYER -C DEST
+into fresh empty directories on the same filesystem as the layer, with `sync` before every
+timed run so that writeback of the previous run does not land in the next one. Both are timed
+as whole processes (start, read, write, exit). Prints the median seconds of each and the ratio
+strata/bsdtar per variant (aim: <= 1.0x), after checking once that both produce the same tree
+(names, types, sizes, modes, owners, link targets, hardlink groups, contents, file mtimes).
+
+Usage: bench/apply_bench.py [--runs N] [--files N] [--dirs N] [--build-dir DIR]
+"""
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+MTIME = 1700000000  # fixed, so the layer is the same bytes for the same seed
+
+
+def make_layer(path, n_files, n_dirs, seed):
+    """Writes a PAX tar of n_files entries of 0-8 KiB in n_dirs nested dirs; returns counts.
+
+    Entries come in sorted walk order (each directory, then what is in it), as `tar -c` of a
+    tree and image builders write them, so that runs of entries share a parent directory.
+    """
+    rng = random.Random(seed)
+    # Text-like content, so that gzip compresses it about as much as a real layer's files.
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randint(2, 10)))
+             for _ in range(2000)]
+    pool = " ".join(rng.choice(words) for _ in range(300000)).encode()
+    dirs = []
+    for i in range(n_dirs):
+        # A random earlier dir as parent (or the root) gives a bushy tree a few levels deep.
+        parent = rng.choice(dirs) if dirs and rng.random() < 0.85 else ""
+        dirs.append(f"{parent}/d{i:03d}".lstrip("/"))
+    entries = [(d, "dir") for d in dirs]
+    for i in range(n_files):
+        r = rng.random()
+        kind = "symlink" if r < 0.01 else "hardlink" if r < 0.02 else "file"
+        prefix = {"symlink": "l", "hardlink": "h", "file": "f"}[kind]
+        entries.append((f"{rng.choice(dirs)}/{prefix}{i:05d}", kind))
+    entries.sort(key=lambda e: e[0].split("/"))
+    counts = {"dirs": 0, "files": 0, "symlinks": 0, "hardlinks": 0}
+    files = []
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = MTIME
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+                counts["dirs"] += 1
+                continue
+            if kind == "symlink" and files:
+                ti.type, ti.mode = tarfile.SYMTYPE, 0o777
+                ti.linkname = "../" * name.count("/") + rng.choice(files)
+                tar.addfile(ti)
+                counts["symlinks"] += 1
+                continue
+            if kind == "hardlink" and files:
+                # Links go to files already in the archive, as a tar writer emits them.
+                ti.type, ti.mode, ti.linkname = tarfile.LNKTYPE, 0o644, rng.choice(files)
+                tar.addfile(ti)
+                counts["hardlinks"] += 1
+                continue
+            size = rng.randint(0, 8192)
+            off = rng.randint(0, len(pool) - size)
+            ti.size, ti.mtime = size, MTIME + len(files)
+            ti.mode = rng.choice([0o644, 0o644, 0o644, 0o755, 0o600, 0o444])
+            tar.addfile(ti, io.BytesIO(pool[off:off + size]))
+            files.append(name)
+            counts["files"] += 1
+    return counts
+
+
+def snapshot(root):
+    """Everything the comparison looks at, per relative path."""
+    out = {}
+    inodes = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            rec = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+            if os.path.islink(p):
+                rec["target"] = os.readlink(p)
+            elif os.path.isfile(p):
+                rec["size"] = st.st_size
+                rec["mtime"] = st.st_mtime_ns
+                with open(p, "rb") as f:
+                    rec["sha256"] = hashlib.sha256(f.read()).hexdigest()
+                inodes.setdefault(st.st_ino, []).append(rel)
+            out[rel] = rec
+    # Hardlink groups by name, since inode numbers differ between the two trees.
+    for names in inodes.values():
+        for n in names:
+            out[n]["links"] = sorted(names)
+    return out
+
+
+def compare(a, b):
+    diffs = []
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            diffs.append(f"  {k}: strata {a.get(k)} vs bsdtar {b.get(k)}")
+    return diffs
+
+
+def run_timed(cmd, dest):
+    os.mkdir(dest)
+    subprocess.run(["sync"], check=True)
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
+    return elapsed
+
+
+def build_type(build_dir):
+    try:
+        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
+            for opt in json.load(f):
+                if opt["name"] == "buildtype":
+                    return opt["value"]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per tool and variant")
+    ap.add_argument("--files", type=int, default=20000, help="entries besides directories")
+    ap.add_argument("--dirs", type=int, default=500, help="nested directories")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the generated layer")
+    ap.add_argument("--build-dir", default="build", help="meson build directory")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = ap.parse_args()
+    apply_layer = os.path.abspath(os.path.join(args.build_dir, "bench", "apply-layer"))
+    bsdtar = shutil.which("bsdtar")
+    if not os.access(apply_layer, os.X_OK):
+        sys.exit(f"{apply_layer} missing: build first (ninja -C {args.build_dir})")
+    if not bsdtar:
+        sys.exit("bsdtar not found (apt-get install libarchive-tools)")
+    # Under /tmp, so that the layer and every destination share one filesystem.
+    work = tempfile.mkdtemp(prefix="strata-apply-bench.", dir="/tmp")
+    try:
+        tar_path = os.path.join(work, "layer.tar")
+        counts = make_layer(tar_path, args.files, args.dirs, args.seed)
+        gz_path = tar_path + ".gz"
+        with open(tar_path, "rb") as src, gzip.open(gz_path, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        ver = subprocess.run([bsdtar, "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"apply benchmark: {args.runs} runs, layer of {counts['files']} files, "
+              f"{counts['dirs']} dirs, {counts['symlinks']} symlinks, "
+              f"{counts['hardlinks']} hardlinks")
+        print(f"  tar {os.path.getsize(tar_path) / 1e6:.1f} MB, tar.gz "
+              f"{os.path.getsize(gz_path) / 1e6:.1f} MB; baseline {ver}; "
+              f"build type {build_type(args.build_dir)}; {os.cpu_count()} CPUs, "
+              f"{platform.release()}")
+        n = 0
+        results = []
+        for variant, layer in (("tar", tar_path), ("tar.gz", gz_path)):
+            tools = {
+                "strata": lambda dest: [apply_layer, layer, dest],
+                "bsdtar": lambda dest: [bsdtar, "-xpf", layer, "-C", dest],
+            }
+            # Once untimed each, to warm the page cache for the layer and the binaries, and to
+            # check the two trees agree.
+            trees = {}
+            for name, cmd in tools.items():
+                dest = os.path.join(work, f"check-{name}")
+                run_timed(cmd(dest), dest)
+                trees[name] = snapshot(dest)
+                shutil.rmtree(dest)
+            diffs = compare(trees["strata"], trees["bsdtar"])
+            if diffs:
+                print(f"{variant}: the two extractions differ ({len(diffs)} paths):")
+                print("\n".join(diffs[:20]))
+                return 1
+            samples = {name: [] for name in tools}
+            for i in range(args.runs):
+                # Alternating which goes first, so neither always follows the other's writeback.
+                order = list(tools) if i % 2 == 0 else list(reversed(tools))
+                for name in order:
+                    dest = os.path.join(work, f"dest{n}")
+                    n += 1
+                    samples[name].append(run_timed(tools[name](dest), dest))
+                    shutil.rmtree(dest)
+            s = statistics.median(samples["strata"])
+            b = statistics.median(samples["bsdtar"])
+            results.append((variant, s, b))
+            print(f"{variant}: trees identical ({len(trees['strata'])} paths)")
+            print(f"  strata apply-layer   median {s:7.3f} s   min {min(samples['strata']):7.3f} s")
+            print(f"  baseline bsdtar -x   median {b:7.3f} s   min {min(samples['bsdtar']):7.3f} s")
+            print(f"  ratio strata/bsdtar: {s / b:.2f}x   (aim: <= 1.0x)")
+        print("summary: " + ", ".join(f"{v} {s / b:.2f}x ({s:.2f} s vs {b:.2f} s)"
+                                      for v, s, b in results))
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
