@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace strata::cli {
 
@@ -28,6 +30,12 @@ struct Outcome {
 
 /// Prints "strata: error: <Code>: <message>" on stderr; returns exit_error.
 int report(const Error& error);
+
+/// Calls `remove` for each name in the order given (so a parent named after its child goes once
+/// the child is gone), printing each name removed and reporting each failure; one failure does
+/// not stop the rest. Returns exit_error when any failed.
+int remove_each(const std::vector<std::string>& names,
+                const std::function<Status(const std::string&)>& remove);
 
 /// `strata plugins` (alias `plugin`): `ls` and `inspect`.
 void add_plugins_command(CLI::App& app, const Globals& globals, Outcome& outcome);

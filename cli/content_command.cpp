@@ -15,9 +15,9 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <utility>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace strata::cli {
 namespace {
@@ -35,9 +35,9 @@ std::string blob_path(std::string_view digest) {
 }
 
 Error file_error(std::string_view what, const std::string& path, int err) {
-  Code code = err == ENOENT ? Code::NotFound
+  Code code = err == ENOENT                     ? Code::NotFound
               : (err == EACCES || err == EPERM) ? Code::PermissionDenied
-                                                 : Code::Internal;
+                                                : Code::Internal;
   return Error(code, fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
 }
 
@@ -278,17 +278,10 @@ int run_get(const Globals& globals, const GetOptions& o) {
 
 int run_rm(const Globals& globals, const std::vector<std::string>& digests) {
   Client client(globals.address);
-  int rc = exit_ok;
-  for (const auto& d : digests) {
+  return remove_each(digests, [&client](const std::string& d) -> Status {
     auto r = client.request(http::verb::delete_, blob_path(d));
-    if (!r) {
-      report(r.error());
-      rc = exit_error;
-      continue;
-    }
-    std::cout << d << '\n';
-  }
-  return rc;
+    return r ? Status{} : Status(std::move(r).error());
+  });
 }
 
 // ---- label ----
@@ -348,8 +341,7 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
                  "  strata content ingest layer.tar.gz\n"
                  "  curl -sL URL | strata content ingest --digest sha256:... -\n"
                  "  strata content ingest --label purpose=test --json blob.bin");
-  ingest->callback(
-      [&globals, &outcome, in] { outcome.exit_code = run_ingest(globals, *in); });
+  ingest->callback([&globals, &outcome, in] { outcome.exit_code = run_ingest(globals, *in); });
 
   auto ls_opts = std::make_shared<LsOptions>();
   auto* ls = content->add_subcommand("ls", "List blobs: digest, size, age, labels");
@@ -375,7 +367,8 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
   get->footer("Examples:\n"
               "  strata content get sha256:... -o layer.tar.gz\n"
               "  strata content get sha256:... | tar -tz");
-  get->callback([&globals, &outcome, get_opts] { outcome.exit_code = run_get(globals, *get_opts); });
+  get->callback(
+      [&globals, &outcome, get_opts] { outcome.exit_code = run_get(globals, *get_opts); });
 
   auto rm_digests = std::make_shared<std::vector<std::string>>();
   auto* rm = content->add_subcommand("rm", "Remove blobs; exit 1 when any could not be removed");

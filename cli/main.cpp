@@ -12,6 +12,19 @@ int report(const Error& error) {
   return exit_error;
 }
 
+int remove_each(const std::vector<std::string>& names,
+                const std::function<Status(const std::string&)>& remove) {
+  int rc = exit_ok;
+  for (const auto& name : names) {
+    if (auto st = remove(name); !st) {
+      rc = report(st.error());
+      continue;
+    }
+    std::cout << name << '\n';
+  }
+  return rc;
+}
+
 namespace {
 
 constexpr const char* default_address = "/run/strata/strata.sock";

@@ -154,17 +154,10 @@ int run_stat(const Context& ctx, const std::string& key, bool as_json) {
 // ---- rm ----
 
 int run_rm(const Context& ctx, const std::vector<std::string>& keys) {
-  // One by one, in the order given: a parent named after its child goes once the child is gone.
-  int rc = exit_ok;
-  for (const auto& key : keys) {
-    if (auto r = ctx.client().request(http::verb::delete_, ctx.path(key)); !r) {
-      report(r.error());
-      rc = exit_error;
-      continue;
-    }
-    std::cout << key << '\n';
-  }
-  return rc;
+  return remove_each(keys, [&ctx](const std::string& key) -> Status {
+    auto r = ctx.client().request(http::verb::delete_, ctx.path(key));
+    return r ? Status{} : Status(std::move(r).error());
+  });
 }
 
 // ---- ls, tree ----

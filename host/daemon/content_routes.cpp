@@ -1,4 +1,5 @@
 #include "daemon/content_routes.hpp"
+#include "daemon/walk_response.hpp"
 
 #include <strata/contentio/blob_source.hpp>
 #include <strata/contentio/ingest.hpp>
@@ -152,34 +153,22 @@ Response download(ContentStore& store, const Request& req) {
   const std::int64_t size = (*reader)->size();
   const std::int64_t skip = offset->value_or(0);
   if (skip > size)
-    return Response::error(Error(Code::OutOfRange,
-                                 fmt::format("offset {} is beyond the end of blob {} ({} bytes)",
-                                             skip, digest, size)));
+    return Response::error(
+        Error(Code::OutOfRange, fmt::format("offset {} is beyond the end of blob {} ({} bytes)",
+                                            skip, digest, size)));
   // A whole blob is verified against its digest as it goes out: a corrupted file ends the
   // response short instead of being delivered as the blob.
-  auto source = skip == 0 ? contentio::blob_source(std::move(*reader), digest, true)
-                          : contentio::blob_source(
-                                std::make_shared<OffsetReader>(std::move(*reader), skip),
-                                fmt::format("{} from offset {}", digest, skip), false);
+  auto source =
+      skip == 0 ? contentio::blob_source(std::move(*reader), digest, true)
+                : contentio::blob_source(std::make_shared<OffsetReader>(std::move(*reader), skip),
+                                         fmt::format("{} from offset {}", digest, skip), false);
   auto res = Response::streamed(std::move(source), static_cast<std::uint64_t>(size - skip));
   res.headers.emplace_back("Docker-Content-Digest", digest);
   return res;
 }
 
 Response list(ContentStore& store, const Request& req) {
-  std::vector<std::string> filters;
-  for (auto f : req.query_params("filter"))
-    filters.emplace_back(f);
-  json::array out;
-  auto st = store.walk(
-      [&out](const ContentInfo& info) -> Status {
-        out.push_back(json::value_from(info));
-        return {};
-      },
-      filters);
-  if (!st)
-    return Response::error(st.error());
-  return Response::json(std::move(out));
+  return walk_response(store, req);
 }
 
 Response update_labels(ContentStore& store, const Request& req) {
@@ -210,16 +199,15 @@ Response update_labels(ContentStore& store, const Request& req) {
       fieldpaths.push_back("labels." + key);
   }
   if (fieldpaths.empty())
-    return Response::error(invalid_argument(
-        "nothing to update: give \"labels\" (an empty value removes a label), or "
-        "\"fieldpaths\": [\"labels\"] with no labels to remove them all"));
-  return Response::from(
-      [&]() -> Result<json::value> {
-        auto updated = store.update(info, fieldpaths);
-        if (!updated)
-          return std::move(updated).error();
-        return json::value_from(*updated);
-      }());
+    return Response::error(
+        invalid_argument("nothing to update: give \"labels\" (an empty value removes a label), or "
+                         "\"fieldpaths\": [\"labels\"] with no labels to remove them all"));
+  return Response::from([&]() -> Result<json::value> {
+    auto updated = store.update(info, fieldpaths);
+    if (!updated)
+      return std::move(updated).error();
+    return json::value_from(*updated);
+  }());
 }
 
 // Wraps a handler so that it runs with the store, or answers 503 when there is none.
@@ -254,8 +242,8 @@ ContentStoreLookup content_store_of(const PluginSet& plugins) {
       why = fmt::format("no plugin of type {} is loaded; put the content plugin "
                         "(strata-content-content.so) in a plugin directory",
                         plugin_type::content);
-    return unavailable(fmt::format("no content store is available: {} (see `strata plugins ls`)",
-                                   why));
+    return unavailable(
+        fmt::format("no content store is available: {} (see `strata plugins ls`)", why));
   };
 }
 
@@ -263,7 +251,9 @@ void add_content_routes(api::Router& router, ContentStoreLookup store) {
   router.add(verb::get, "/v1/content", with_store(store, list));
   auto upload = [](ContentStore& s, const Request& req) { return ingest(s, req, {}); };
   router.add(verb::post, "/v1/content", with_store(store, upload), api::streaming::upload);
-  auto put = [](ContentStore& s, const Request& req) { return ingest(s, req, req.param("digest")); };
+  auto put = [](ContentStore& s, const Request& req) {
+    return ingest(s, req, req.param("digest"));
+  };
   router.add(verb::put, "/v1/content/{digest}", with_store(store, put), api::streaming::upload);
   router.add(verb::get, "/v1/content/{digest}", with_store(store, download),
              api::streaming::download);

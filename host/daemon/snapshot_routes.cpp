@@ -1,4 +1,5 @@
 #include "daemon/snapshot_routes.hpp"
+#include "daemon/walk_response.hpp"
 
 #include <strata/plugin/types.hpp>
 
@@ -54,19 +55,7 @@ Response info_response(Result<Info> info, int status = 200) {
 }
 
 Response list(Snapshotter& sn, const Request& req) {
-  std::vector<std::string> filters;
-  for (auto f : req.query_params("filter"))
-    filters.emplace_back(f);
-  json::array out;
-  auto st = sn.walk(
-      [&out](const Info& info) -> Status {
-        out.push_back(json::value_from(info));
-        return {};
-      },
-      filters);
-  if (!st)
-    return Response::error(st.error());
-  return Response::json(std::move(out));
+  return walk_response(sn, req);
 }
 
 Response create(Snapshotter& sn, const Request& req) {
