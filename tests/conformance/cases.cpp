@@ -1254,6 +1254,11 @@ std::string test_name(const ::testing::TestParamInfo<const Description*>& info) 
 
 } // namespace
 
+// Names the snapshotter in gtest's output instead of printing the parameter's address.
+void PrintTo(const Description* d, std::ostream* os) {
+  *os << d->name;
+}
+
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Conformance);
 INSTANTIATE_TEST_SUITE_P(Snapshotter, Conformance, ::testing::ValuesIn(registered()), test_name);
 

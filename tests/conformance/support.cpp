@@ -5,6 +5,7 @@
 
 #include <strata/fs/root.hpp>
 #include <strata/mount/mount.hpp>
+#include <strata/mount/options.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -200,8 +201,12 @@ Applier apply(std::vector<Applier> appliers) {
   };
 }
 
+// Without "volatile": after a volatile overlay is unmounted, overlay refuses the same upper/work
+// pair again, and the cases mount one snapshot several times. strata's own short-lived mounts
+// (mount::TempMount) drop it for the same reason; what the snapshotter returned is otherwise
+// mounted as it is.
 Mounted::Mounted(const std::vector<Mount>& mounts, const std::string& target)
-    : mounts_(mounts), target_(target) {
+    : mounts_(mount::remove_volatile(mounts)), target_(target) {
   std::error_code ec;
   std::filesystem::create_directories(target_, ec);
   if (ec) {

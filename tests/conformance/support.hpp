@@ -60,8 +60,9 @@ Applier rename(const std::string& from, const std::string& to);
 /// Every applier in order; the first error stops.
 Applier apply(std::vector<Applier> appliers);
 
-/// Mounts `mounts` on `target` (created) with lib/mount; unmounts in release() or the destructor,
-/// so a failing assertion never leaves a mount behind.
+/// Mounts `mounts` (minus overlay's "volatile", as mount::TempMount does) on `target` (created)
+/// with lib/mount; unmounts in release() or the destructor, so a failing assertion never leaves a
+/// mount behind.
 class Mounted {
 public:
   Mounted(const std::vector<Mount>& mounts, const std::string& target);
