@@ -149,6 +149,7 @@ std::string existing_name(long i) {
 }
 
 int latency(const std::string& root, long existing, long ops, long warmup) {
+  check_errno(::mkdir(root.c_str(), 0700) == 0 || errno == EEXIST, "cannot create " + root);
   auto snap = open_snapshotter(root + "/overlay");
 
   // Committed snapshots without a parent, all siblings: what grows with the count is the
