@@ -79,29 +79,6 @@ Status copy_tree(const std::string& from, const std::string& to) {
   return {};
 }
 
-std::vector<std::string> mount_points() {
-  std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string id, parent, dev, root, point;
-    ls >> id >> parent >> dev >> root >> point;
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    std::string p;
-    for (std::size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        p.push_back(static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8)));
-        i += 3;
-      } else {
-        p.push_back(point[i]);
-      }
-    }
-    out.push_back(p);
-  }
-  return out;
-}
-
 } // namespace
 
 Applier create_file(const std::string& path, const std::string& content, mode_t mode) {
@@ -233,21 +210,6 @@ void Mounted::release() {
   mounted_ = false;
   if (Status st = mount::unmount_mounts(mounts_, target_); !st)
     ADD_FAILURE() << "unmount " << target_ << ": " << st.error().to_string();
-}
-
-void unmount_below(const std::string& path) {
-  for (int round = 0; round < 16; ++round) {
-    std::vector<std::string> below;
-    for (const std::string& p : mount_points())
-      if (p == path || p.starts_with(path + "/"))
-        below.push_back(p);
-    if (below.empty())
-      return;
-    std::sort(below.begin(), below.end(),
-              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    for (const std::string& p : below)
-      ::umount2(p.c_str(), MNT_DETACH);
-  }
 }
 
 std::string scratch_parent() {

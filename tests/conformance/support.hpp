@@ -6,6 +6,8 @@
 #include <strata/plugin/error.hpp>
 #include <strata/plugin/mount.hpp>
 
+#include "mounts.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -83,8 +85,7 @@ private:
   bool mounted_ = false;
 };
 
-/// Unmounts every mount at or below `path`, deepest first, stacked ones too.
-void unmount_below(const std::string& path);
+using strata::testing::unmount_below;
 
 /// A fresh directory under scratch_parent(); everything mounted below it is unmounted and the
 /// directory removed on destruction.

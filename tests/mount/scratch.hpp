@@ -1,6 +1,8 @@
 #pragma once
 // A scratch directory for mount tests that takes down whatever was mounted below it, even when
 // a test fails halfway.
+#include "mounts.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -34,8 +36,8 @@ private:
 
 /// Reads a whole file; "" when it cannot be read.
 std::string read_file(const std::string& path);
-/// True when `path` is a mount point (listed in /proc/self/mountinfo).
-bool is_mount_point(const std::string& path);
+using strata::testing::is_mount_point;
+using strata::testing::unmount_below;
 /// Number of entries in /proc/self/fd.
 int count_fds();
 

@@ -17,47 +17,6 @@
 #include <unistd.h>
 
 namespace strata::overlay::test {
-namespace {
-
-std::vector<std::string> mount_points() {
-  std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string id, parent, dev, root, point;
-    ls >> id >> parent >> dev >> root >> point;
-    std::string p;
-    for (std::size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        p.push_back(static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8)));
-        i += 3;
-      } else {
-        p.push_back(point[i]);
-      }
-    }
-    out.push_back(p);
-  }
-  return out;
-}
-
-} // namespace
-
-void unmount_below(const std::string& path) {
-  for (int round = 0; round < 16; ++round) {
-    std::vector<std::string> below;
-    for (const std::string& p : mount_points())
-      if (p == path || p.starts_with(path + "/"))
-        below.push_back(p);
-    if (below.empty())
-      return;
-    std::sort(below.begin(), below.end(),
-              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    for (const std::string& p : below)
-      ::umount2(p.c_str(), MNT_DETACH);
-  }
-}
-
 Scratch::Scratch() {
   char tmpl[] = "/var/tmp/strata-overlay-test-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr)

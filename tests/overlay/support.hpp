@@ -8,6 +8,8 @@
 
 #include <strata/plugin/init_context.hpp>
 
+#include "mounts.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -53,8 +55,7 @@ private:
   std::string path_;
 };
 
-/// Unmounts every mount at or below `path`, deepest first, stacked ones too.
-void unmount_below(const std::string& path);
+using strata::testing::unmount_below;
 
 /// The probe result for `dir`, computed once per process.
 const ProbeResult& probed(const std::string& dir);
