@@ -49,6 +49,10 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
 /// `strata diff`: `apply` and `compare` through stratad's diff service or one differ.
 void add_diff_command(CLI::App& app, const Globals& globals, Outcome& outcome);
 
+/// `strata image` (alias `images`): `import`, `ls`, `inspect`, `rm` through stratad's images
+/// service.
+void add_image_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
 /// `strata snapshots` (alias `snapshot`) [--snapshotter NAME]: `prepare`, `view`, `commit`,
 /// `mounts`, `rm`, `stat`, `ls`, `usage`, `label`, `tree`, `cleanup` through stratad, and `mount`,
 /// `unmount` in this process.

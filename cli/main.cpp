@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
   add_plugins_command(app, globals, outcome);
   add_content_command(app, globals, outcome);
   add_diff_command(app, globals, outcome);
+  add_image_command(app, globals, outcome);
   add_snapshots_command(app, globals, outcome);
 
   try {

@@ -3,6 +3,7 @@
 #include "api/server.hpp"
 #include "daemon/content_routes.hpp"
 #include "daemon/diff_routes.hpp"
+#include "daemon/image_routes.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/snapshot_routes.hpp"
 #include "daemon/startup.hpp"
@@ -123,6 +124,7 @@ int run_daemon(const DaemonOptions& options) {
   add_plugin_routes(router, plugins);
   add_content_routes(router, plugins);
   add_diff_routes(router, plugins);
+  add_image_routes(router, plugins);
   add_snapshot_routes(router, plugins);
   api::ServerOptions server_options;
   server_options.socket_path = cfg->api.address;

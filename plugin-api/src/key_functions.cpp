@@ -4,22 +4,31 @@
 
 #include "strata/plugin/content.hpp"
 #include "strata/plugin/differ.hpp"
+#include "strata/plugin/images.hpp"
 #include "strata/plugin/registration.hpp"
 #include "strata/plugin/snapshotter.hpp"
 
 namespace strata {
 
 Instance::~Instance() = default;
-Status Instance::close() { return {}; }
+Status Instance::close() {
+  return {};
+}
 InitContext::~InitContext() = default;
 Registrar::~Registrar() = default;
 Snapshotter::~Snapshotter() = default;
-Status Snapshotter::cleanup() { return not_implemented("this snapshotter has nothing to clean up"); }
+Status Snapshotter::cleanup() {
+  return not_implemented("this snapshotter has nothing to clean up");
+}
 Applier::~Applier() = default;
 Comparer::~Comparer() = default;
 Differ::~Differ() = default;
 ReaderAt::~ReaderAt() = default;
 ContentWriter::~ContentWriter() = default;
 ContentStore::~ContentStore() = default;
+ImageService::~ImageService() = default;
+Result<std::string> ImageService::unpack(const std::string& name, const UnpackOptions&) {
+  return not_implemented("this images service cannot unpack image \"" + name + "\" yet");
+}
 
 } // namespace strata

@@ -174,3 +174,23 @@ TEST(InitResultTest, ThreeOutcomes) {
 }
 
 } // namespace
+
+TEST(Json, ImageRoundTripWithOciFieldNames) {
+  strata::Image i;
+  i.name = "docker.io/library/alpine:3.19";
+  i.target = {strata::media_type::oci_index, "sha256:" + std::string(64, 'a'), 1234, {}};
+  i.created = strata::Timestamp{} + std::chrono::seconds(1700000000);
+  i.updated = i.created + std::chrono::nanoseconds(5);
+  i.labels = {{"team", "x"}};
+  i.resolved.platform = {"linux", "arm64", "v8"};
+  const std::string manifest_digest = "sha256:" + std::string(64, 'b');
+  i.resolved.manifest = {strata::media_type::oci_manifest, manifest_digest, 9, {}};
+  i.resolved.config = {strata::media_type::oci_config, "sha256:" + std::string(64, 'c'), 8, {}};
+  i.resolved.layers = {
+      {strata::media_type::layer_tar_gzip, "sha256:" + std::string(64, 'd'), 7, {}}};
+  i.resolved.diff_ids = {"sha256:" + std::string(64, 'e')};
+  EXPECT_EQ(round_trip(i), i);
+  auto v = json::value_from(i);
+  EXPECT_EQ(v.at("resolved").at("diffIds").as_array().size(), 1u);
+  EXPECT_EQ(v.at("target").at("mediaType").as_string(), strata::media_type::oci_index);
+}

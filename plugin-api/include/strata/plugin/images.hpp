@@ -1,0 +1,127 @@
+#pragma once
+/// \file
+/// ImageService: the interface of the images service (strata.service.v1.images). An image is a
+/// name pointing at a manifest or index in the content store, together with what was resolved
+/// for one platform when it was imported: the manifest, its config, its layers and their diff IDs,
+/// which is everything an unpack needs without parsing the manifests again.
+
+#include "strata/plugin/descriptor.hpp"
+#include "strata/plugin/instance.hpp"
+#include "strata/plugin/platform.hpp"
+#include "strata/plugin/snapshot.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+/// Annotations of index entries that name the image they point at.
+namespace image_annotation {
+/// OCI: the reference (often just a tag) of an index entry.
+inline constexpr const char* ref_name = "org.opencontainers.image.ref.name";
+/// containerd's full image name, preferred over ref_name when both are present.
+inline constexpr const char* containerd_name = "io.containerd.image.name";
+} // namespace image_annotation
+
+/// What an image resolves to for one platform.
+struct ImageManifest {
+  /// The platform the manifest was selected for, as its config states it.
+  Platform platform;
+  /// The manifest selected for `platform` (the image's target itself when that is a manifest).
+  Descriptor manifest;
+  /// The manifest's config blob.
+  Descriptor config;
+  /// The layer blobs, bottom first.
+  std::vector<Descriptor> layers;
+  /// The config's rootfs.diff_ids: digests of the uncompressed layers, one per entry of `layers`.
+  std::vector<std::string> diff_ids;
+  bool operator==(const ImageManifest&) const = default;
+};
+
+/// An image record.
+struct Image {
+  /// Unique name, e.g. "docker.io/library/alpine:3.19" (any non-empty text without control
+  /// characters, at most 1024 bytes).
+  std::string name;
+  /// The manifest or index the image names, as its layout's index.json lists it.
+  Descriptor target;
+  /// When the name was first imported and last re-imported.
+  Timestamp created{};
+  Timestamp updated{};
+  /// Labels given by the user. Never copied from the image's own annotations or config: those
+  /// are untrusted input and must not reach plugins that act on labels.
+  Labels labels;
+  /// The target resolved for the import's platform.
+  ImageManifest resolved;
+  bool operator==(const Image&) const = default;
+};
+
+/// JSON: {"platform", "manifest", "config", "layers", "diffIds"} (descriptors in OCI form).
+void tag_invoke(const json::value_from_tag&, json::value& jv, const ImageManifest& m);
+ImageManifest tag_invoke(const json::value_to_tag<ImageManifest>&, const json::value& jv);
+
+/// JSON: {"name", "target", "created", "updated", "labels"?, "resolved"}.
+void tag_invoke(const json::value_from_tag&, json::value& jv, const Image& i);
+Image tag_invoke(const json::value_to_tag<Image>&, const json::value& jv);
+
+/// Options of ImageService::import_layout.
+struct ImportOptions {
+  /// Name of the image. Empty: every entry of the layout's index.json is imported under the name
+  /// its annotations give (io.containerd.image.name, else org.opencontainers.image.ref.name).
+  /// Set: one entry is imported under this name: the only one, or the one whose annotated name
+  /// is this name.
+  std::string name;
+  /// Platform whose manifest is selected in an index; nullopt: the host's (Platform::host()).
+  std::optional<Platform> platform;
+  /// Labels of the new records.
+  Labels labels;
+};
+
+/// Options of ImageService::unpack (reserved: the first images service does not unpack).
+struct UnpackOptions {
+  /// The snapshotter id to unpack into, e.g. "overlayfs".
+  std::string snapshotter;
+};
+
+/// Called by ImageService::walk for each image; an error stops the walk and is returned.
+using ImageWalkFn = std::function<Status(const Image&)>;
+
+/// Image records and the import of OCI image layouts into the content store.
+class ImageService : public Instance {
+public:
+  ~ImageService() override;
+
+  /// Imports the OCI image layout at `path` (a directory, or a tar of one, optionally
+  /// compressed) on the service's own filesystem: checks oci-layout, reads index.json, selects
+  /// the manifest for the platform in (nested) indexes, ingests the manifests, configs and
+  /// layers it reaches into the content store with their digest and size verified, and only then
+  /// writes the image records. A record of the same name is replaced (its created time is kept).
+  /// Blobs ingested by an import that fails later stay in the content store (they are
+  /// content-addressed and a retry reuses them); no record refers to them.
+  /// Errors: NotFound (`path` does not exist; no manifest for the platform); InvalidArgument
+  /// (not a layout, wrong oci-layout version, malformed JSON, oversized manifest/index/config,
+  /// unknown media type, missing blob, digest or size mismatch, diff_ids count not equal to the
+  /// layers count, no name), each naming the blob and the file; Unavailable (no content store);
+  /// the content store's errors.
+  virtual Result<std::vector<Image>> import_layout(const std::string& path,
+                                                   const ImportOptions& opts) = 0;
+
+  /// Visits the images matching any filter (none: all), in name order. Filters: "name==N",
+  /// "labels.K==V", "labels.K". Errors: InvalidArgument (bad filter); the callback's.
+  virtual Status walk(const ImageWalkFn& fn, const std::vector<std::string>& filters) = 0;
+
+  /// The image named `name`. Errors: NotFound; InvalidArgument (not a valid name).
+  virtual Result<Image> get(const std::string& name) = 0;
+
+  /// Removes the record of `name`. Its blobs stay in the content store (other images may share
+  /// them). Errors: NotFound; InvalidArgument (not a valid name); Internal (I/O).
+  virtual Status remove(const std::string& name) = 0;
+
+  /// Unpacks the image's layers into a snapshotter. Reserved so that services can add it without
+  /// changing this interface's layout; the default returns NotImplemented.
+  virtual Result<std::string> unpack(const std::string& name, const UnpackOptions& opts);
+};
+
+} // namespace strata

@@ -1,0 +1,184 @@
+#include "service.hpp"
+
+#include "layout.hpp"
+#include "plan.hpp"
+
+#include <strata/contentio/ingest.hpp>
+#include <strata/fs/posix.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace strata::images {
+namespace {
+
+// A string as a Source.
+contentio::Source string_source(const std::string& data) {
+  return [&data, offset = std::size_t(0)](std::span<std::byte> buf) mutable -> Result<std::size_t> {
+    std::size_t n = std::min(buf.size(), data.size() - offset);
+    std::memcpy(buf.data(), data.data() + offset, n);
+    offset += n;
+    return n;
+  };
+}
+
+// A content store refusal of a layout's blob is the layout's fault (the bytes do not match the
+// descriptor): InvalidArgument, naming the blob and the file it came from.
+Error blob_error(const Error& e, const Descriptor& d, const std::string& file) {
+  const Code code = e.code() == Code::FailedPrecondition ? Code::InvalidArgument : e.code();
+  return Error(code, "blob " + d.digest + " (" + file + "): " + e.message());
+}
+
+// Walk filters: name==N, labels.K==V, labels.K.
+struct Filter {
+  enum class Kind { Name, LabelEquals, LabelExists } kind;
+  std::string key;
+  std::string value;
+};
+
+Result<std::vector<Filter>> parse_filters(const std::vector<std::string>& texts) {
+  std::vector<Filter> out;
+  for (const auto& t : texts) {
+    auto eq = t.find("==");
+    if (t.starts_with("name==") && t.size() > 6) {
+      out.push_back({Filter::Kind::Name, {}, t.substr(6)});
+    } else if (t.starts_with("labels.") && eq != std::string::npos && eq > 7) {
+      out.push_back({Filter::Kind::LabelEquals, t.substr(7, eq - 7), t.substr(eq + 2)});
+    } else if (t.starts_with("labels.") && t.size() > 7 &&
+               t.find_first_of("=!~") == std::string::npos) {
+      out.push_back({Filter::Kind::LabelExists, t.substr(7), {}});
+    } else {
+      return invalid_argument("image filter \"" + t + "\" is not one of name==NAME, " +
+                              "labels.KEY==VALUE, labels.KEY");
+    }
+  }
+  return out;
+}
+
+bool matches(const Filter& f, const Image& i) {
+  switch (f.kind) {
+  case Filter::Kind::Name:
+    return i.name == f.value;
+  case Filter::Kind::LabelEquals: {
+    auto it = i.labels.find(f.key);
+    return it != i.labels.end() && it->second == f.value;
+  }
+  case Filter::Kind::LabelExists:
+    return i.labels.count(f.key) > 0;
+  }
+  return false;
+}
+
+} // namespace
+
+Result<Config> decode(const json::object& section) {
+  Config c;
+  if (const auto* v = section.if_contains("max_manifest_bytes")) {
+    if (!v->is_int64() || v->as_int64() <= 0)
+      return invalid_argument("images service: max_manifest_bytes in [plugins.\"strata.service." +
+                              std::string("v1.images\"] must be a positive number of bytes"));
+    c.max_manifest_bytes = static_cast<std::size_t>(v->as_int64());
+  }
+  return c;
+}
+
+ImagesService::ImagesService(std::shared_ptr<ContentStore> store, RecordStore records,
+                             Config config)
+    : store_(std::move(store)), records_(std::move(records)), config_(config) {}
+
+Result<std::vector<Image>> ImagesService::import_layout(const std::string& path,
+                                                        const ImportOptions& opts) {
+  auto files = open_layout(path);
+  if (!files)
+    return std::move(files).error();
+  PlanOptions popts{opts.name, opts.platform.value_or(Platform::host()),
+                    config_.max_manifest_bytes};
+  auto plan = plan_import(**files, popts);
+  if (!plan)
+    return std::move(plan).error();
+
+  // A ref of our own per import: two imports sharing a blob never collide on a ref, and the
+  // store settles which commit wins (the loser gets AlreadyExists, which ingest treats as done).
+  auto id = fs::random_hex(8);
+  if (!id)
+    return std::move(id).error();
+  const std::string ref_prefix = "images-import-" + *id + "-";
+  const std::string& where = (*files)->describe();
+
+  // Layers first, then configs and manifests, then indexes: a blob that points at others goes
+  // in after them, the order a future garbage collector walking down from records expects.
+  std::map<std::string, const Descriptor*> by_path;
+  std::set<std::string> names;
+  for (const auto& [digest, desc] : plan->layers) {
+    by_path.emplace(blob_path(digest), &desc);
+    names.insert(blob_path(digest));
+  }
+  auto st = (*files)->stream(
+      names,
+      [&](const std::string& name, std::int64_t size, const contentio::Source& source) -> Status {
+        const Descriptor& d = *by_path.at(name);
+        const std::string file = name + " in " + where;
+        if (size != d.size)
+          return invalid_argument("size mismatch: " + file + " is " + std::to_string(size) +
+                                  " bytes, but its descriptor says " + std::to_string(d.size));
+        if (auto in = contentio::ingest(*store_, ref_prefix + d.digest, d, source); !in)
+          return blob_error(in.error(), d, file);
+        return {};
+      });
+  if (!st)
+    return std::move(st).error();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [digest, entry] : plan->metadata) {
+      const auto& [desc, bytes] = entry;
+      auto kind = classify(desc.media_type, "blob " + digest);
+      if ((kind && *kind == BlobKind::Index) != (pass == 1))
+        continue;
+      if (auto in = contentio::ingest(*store_, ref_prefix + digest, desc, string_source(bytes));
+          !in)
+        return blob_error(in.error(), desc, blob_path(digest) + " in " + where);
+    }
+  }
+
+  // Every blob is in the store: now the records.
+  std::vector<Image> written;
+  const auto now = std::chrono::system_clock::now();
+  for (auto& image : plan->images) {
+    image.created = image.updated = now;
+    image.labels = opts.labels;
+    auto put = records_.put(std::move(image));
+    if (!put)
+      return std::move(put).error();
+    written.push_back(std::move(*put));
+  }
+  return written;
+}
+
+Status ImagesService::walk(const ImageWalkFn& fn, const std::vector<std::string>& filters) {
+  auto parsed = parse_filters(filters);
+  if (!parsed)
+    return std::move(parsed).error();
+  auto all = records_.list();
+  if (!all)
+    return std::move(all).error();
+  for (const auto& image : *all) {
+    if (!parsed->empty() && std::none_of(parsed->begin(), parsed->end(),
+                                         [&image](const Filter& f) { return matches(f, image); }))
+      continue;
+    if (auto st = fn(image); !st)
+      return st;
+  }
+  return {};
+}
+
+Result<Image> ImagesService::get(const std::string& name) {
+  return records_.get(name);
+}
+
+Status ImagesService::remove(const std::string& name) {
+  return records_.remove(name);
+}
+
+} // namespace strata::images
