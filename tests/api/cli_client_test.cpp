@@ -3,11 +3,15 @@
 #include "client.hpp"
 #include "json_output.hpp"
 #include "plugins_format.hpp"
+#include "progress_bars.hpp"
 #include "table.hpp"
 #include "test_server.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
 
 namespace strata::test {
@@ -65,6 +69,75 @@ TEST_F(ClientTest, ServerErrorsKeepTheirCodeAndMessage) {
   auto too_big = client.post("/v1/echo", json::value(std::string(4096, 'x')));
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code(), Code::ResourceExhausted);
+}
+
+// A body written over time (unpack progress) must reach the sink as it comes, not when a buffer
+// fills: the server holds its second line back until the client has seen the first.
+TEST_F(ClientTest, DownloadWithABodyDeliversLinesAsTheyCome) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool first_seen = false;
+    std::string request_body;
+  };
+  auto shared = std::make_shared<Shared>();
+  router_.add(
+      host::api::http::verb::post, "/v1/trickle",
+      [shared](const host::api::Request& req) {
+        shared->request_body = req.body;
+        return host::api::Response::streamed(
+            [shared, step = 0](std::span<std::byte> buf) mutable -> Result<std::size_t> {
+              std::string line;
+              if (step == 0) {
+                line = "first\n";
+              } else if (step == 1) {
+                std::unique_lock lock(shared->mu);
+                if (!shared->cv.wait_for(lock, std::chrono::seconds(10),
+                                         [&] { return shared->first_seen; }))
+                  return internal_error("the client never saw the first line");
+                line = "second\n";
+              } else {
+                return std::size_t(0);
+              }
+              ++step;
+              std::memcpy(buf.data(), line.data(), line.size());
+              return line.size();
+            },
+            std::nullopt, "application/x-ndjson");
+      },
+      host::api::Streaming{.download = true, .long_running = true});
+  std::string received;
+  json::value body{{"progress", true}};
+  auto st = Client(path_).download(
+      host::api::http::verb::post, "/v1/trickle", &body, [&](std::span<const std::byte> d) {
+        received.append(reinterpret_cast<const char*>(d.data()), d.size());
+        if (received.find("first\n") != std::string::npos) {
+          std::lock_guard lock(shared->mu);
+          shared->first_seen = true;
+          shared->cv.notify_all();
+        }
+        return Status{};
+      });
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  EXPECT_EQ(received, "first\nsecond\n");
+  EXPECT_EQ(json::parse(shared->request_body), body);
+}
+
+TEST(ProgressBars, BarsAndRedraws) {
+  EXPECT_EQ(cli::bar(0, 100, 4), "[....]");
+  EXPECT_EQ(cli::bar(50, 100, 4), "[##..]");
+  EXPECT_EQ(cli::bar(500, 100, 4), "[####]");
+  EXPECT_EQ(cli::bar(0, 0, 4), "[####]");
+  std::ostringstream out;
+  cli::ProgressBars bars(out, {{"layer 1/2", 1024, 0, "waiting"}, {"layer 2/2", 2048, 0, ""}});
+  bars.update(0, 1024, "committed");
+  bars.finish();
+  const std::string text = out.str();
+  // Three lines (two layers and the total) per drawing; the second drawing moves up over the first.
+  EXPECT_NE(text.find("\x1b[3A"), std::string::npos) << text;
+  EXPECT_NE(text.find("committed"), std::string::npos) << text;
+  EXPECT_NE(text.find("total"), std::string::npos) << text;
+  EXPECT_NE(text.find("3 KiB"), std::string::npos) << text;
 }
 
 TEST(Client, MissingSocketIsUnavailableWithAHint) {
