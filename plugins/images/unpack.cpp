@@ -278,6 +278,11 @@ private:
     return {};
   }
 
+  // A layer that cannot be applied without its parents in place (a hardlink to a file of a
+  // lower layer) fails with NotFound when applied parentless: it is applied again, in order, on
+  // top of its committed parent. Any other failure is final and stops the layers not started.
+  static bool retry_in_order(const Error& e) { return e.code() == Code::NotFound; }
+
   Status run_parallel(std::size_t first) {
     const std::size_t n = m_.layers.size();
     std::vector<std::size_t> todo;
@@ -299,7 +304,7 @@ private:
           continue;
         }
         outcomes[i] = apply(i, i == first ? mounts_[i] : as_upperdir(mounts_[i]));
-        if (!outcomes[i])
+        if (!outcomes[i] && (i == first || !retry_in_order(outcomes[i].error())))
           failed.store(true);
       }
     };
@@ -314,7 +319,8 @@ private:
       std::string message;
       std::optional<Error> first_error;
       for (auto i : todo)
-        if (!outcomes[i] && outcomes[i].error().code() != Code::Aborted) {
+        if (!outcomes[i] && outcomes[i].error().code() != Code::Aborted &&
+            (i == first || !retry_in_order(outcomes[i].error()))) {
           if (!first_error)
             first_error = outcomes[i].error();
           else
@@ -324,9 +330,25 @@ private:
     }
     if (auto st = sync(todo); !st)
       return st;
-    for (auto i : todo)
-      if (auto st = commit(i, i != first); !st)
+    for (auto i : todo) {
+      if (outcomes[i]) {
+        if (auto st = commit(i, i != first); !st)
+          return st;
+        continue;
+      }
+      // Its parent is committed now: start this layer over on top of it.
+      if (auto st = sn_.remove(keys_[i]); !st)
+        return st.error().wrap("removing the parentless attempt at " + layer_name(i));
+      keys_[i].clear();
+      if (auto st = prepare(i, parent_of(i)); !st)
         return st;
+      if (auto st = apply(i, mounts_[i]); !st)
+        return st;
+      if (auto st = sync({i}); !st)
+        return st;
+      if (auto st = commit(i, false); !st)
+        return st;
+    }
     return {};
   }
 
