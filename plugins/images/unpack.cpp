@@ -264,17 +264,21 @@ private:
     return {};
   }
 
+  // Layer i on top of its committed parent: prepare, apply, [syncfs], commit.
+  Status unpack_on_parent(std::size_t i) {
+    if (auto st = prepare(i, parent_of(i)); !st)
+      return st;
+    if (auto st = apply(i, mounts_[i]); !st)
+      return st;
+    if (auto st = sync({i}); !st)
+      return st;
+    return commit(i, false);
+  }
+
   Status run_sequential(std::size_t first) {
-    for (std::size_t i = first; i < m_.layers.size(); ++i) {
-      if (auto st = prepare(i, parent_of(i)); !st)
+    for (std::size_t i = first; i < m_.layers.size(); ++i)
+      if (auto st = unpack_on_parent(i); !st)
         return st;
-      if (auto st = apply(i, mounts_[i]); !st)
-        return st;
-      if (auto st = sync({i}); !st)
-        return st;
-      if (auto st = commit(i, false); !st)
-        return st;
-    }
     return {};
   }
 
@@ -340,13 +344,7 @@ private:
       if (auto st = sn_.remove(keys_[i]); !st)
         return st.error().wrap("removing the parentless attempt at " + layer_name(i));
       keys_[i].clear();
-      if (auto st = prepare(i, parent_of(i)); !st)
-        return st;
-      if (auto st = apply(i, mounts_[i]); !st)
-        return st;
-      if (auto st = sync({i}); !st)
-        return st;
-      if (auto st = commit(i, false); !st)
+      if (auto st = unpack_on_parent(i); !st)
         return st;
     }
     return {};
