@@ -360,8 +360,8 @@ def apply_layer(root, raw, dir_meta, can_chown):
                 os.chmod(path, stat.S_IMODE(m.mode))  # after chown, which clears setuid
             for key, value in m.pax_headers.items():
                 if key.startswith(XATTR_PAX):
-                    os.setxattr(path, key[len(XATTR_PAX):], value.encode("utf-8", "surrogateescape"),
-                                follow_symlinks=False)
+                    os.setxattr(path, key[len(XATTR_PAX):],
+                                value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
             if m.isdir():
                 dir_meta[path] = m.mtime  # set last: children change it
             else:

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   libarchive-dev zlib1g-dev libzstd-dev libssl-dev libsqlite3-dev libdeflate-dev
   libarchive-tools e2fsprogs attr
+  umoci skopeo
 )
 
 missing=()
