@@ -102,6 +102,26 @@ private:
     return dir;
   }
 
+  // Whether a component of `parent` exists in the root as a file, device or fifo (a file this
+  // layer wrote where a directory was, say). A whiteout below it hides nothing: in an
+  // upperdir the non-directory already hides the whole lower subtree. Each prefix is checked
+  // without following its last component, and the earlier ones are directories, so no symlink
+  // is ever followed.
+  bool under_non_directory(const std::string& parent) const {
+    for (std::size_t end = 0; end != std::string::npos && !parent.empty();) {
+      end = parent.find('/', end + 1);
+      const std::string prefix = parent.substr(0, end);
+      struct stat st {};
+      if (::fstatat(root_.fd(), prefix.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false; // missing: make_dirs creates it
+      if (S_ISLNK(st.st_mode))
+        return false; // make_dirs refuses the way through a symlink, as it must
+      if (!S_ISDIR(st.st_mode))
+        return true;
+    }
+    return false;
+  }
+
   Status whiteout(const std::string& parent, const std::string& base, archive_entry* e) {
     // Whiteouts remove entries, which may be the directory the writer has cached.
     writer_.forget_parent();
@@ -115,6 +135,8 @@ private:
     if (written_.count(target))
       return {};
     if (opts_.whiteouts == WhiteoutMode::Overlay) {
+      if (under_non_directory(parent))
+        return {};
       auto dir = root_.make_dirs(parent, 0755);
       if (!dir)
         return std::move(dir).error();
@@ -138,6 +160,8 @@ private:
 
   Status opaque(const std::string& parent) {
     if (opts_.whiteouts == WhiteoutMode::Overlay) {
+      if (under_non_directory(parent))
+        return {};
       auto dir = root_.make_dirs(parent, 0755);
       if (!dir)
         return std::move(dir).error();

@@ -248,6 +248,26 @@ TEST_F(Apply, OverlayModeUserxattrOpaque) {
   ASSERT_EQ(::lgetxattr((root_ / "var").c_str(), "user.overlay.opaque", v, sizeof v), 1);
 }
 
+// umoci replaces a directory by a file and then whites out the old children below the file: in
+// an upperdir the file already hides them, so those whiteouts (and an opaque marker) do nothing.
+TEST_F(Apply, OverlayModeWhiteoutsBelowAFileDoNothing) {
+  archive::ApplyOptions opts;
+  opts.whiteouts = archive::WhiteoutMode::Overlay;
+  opts.opaque_xattr = "user.overlay.opaque";
+  ASSERT_TRUE(expect_ok(TarBuilder()
+                            .file("cache", "now a file")
+                            .file("cache/.wh.a", "")
+                            .file("cache/sub/.wh.b", "")
+                            .file("cache/.wh..wh..opq", "")
+                            .bytes(),
+                        opts)
+                  .ok);
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "cache").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(read_file(root_ / "cache"), "now a file");
+}
+
 // -- media types and magic ----------------------------------------------------------------------
 
 TEST(MediaTypes, KnownLayerTypes) {
