@@ -3,18 +3,22 @@ service, diff service, walking differ and overlay snapshotter, images made by
 scripts/make-sample-image.py, trees compared with the tree-digest tool.
 
 Covers: the unpacked and mounted tree equals the image's expected tree; parallel and sequential
-unpacks give identical trees on a 100-layer image with whiteouts in every layer; existing chain
+unpacks give identical trees on a 100-layer image with whiteouts in every layer; a hardlink to a
+file of an earlier layer (copied up into the upperdir) unpacks sequentially; existing chain
 IDs are skipped and two concurrent unpacks both succeed with one set of snapshots; a wrong diff ID
 fails and leaves no active snapshot; progress over HTTP as NDJSON; API errors; kill -9 in the
 middle of an unpack, restart, unpack again, no orphans after cleanup.
 """
 
+import gzip
 import hashlib
 import http.client
+import io
 import json
 import os
 import signal
 import subprocess
+import tarfile
 import time
 import unittest
 import urllib.parse
@@ -29,6 +33,50 @@ DIGEST_OPTIONS = ["--exclude-xattr", "trusted.overlay.", "--skip-whiteouts"]
 
 def image_path(name, suffix=""):
     return "/v1/images/" + urllib.parse.quote(name, safe="") + ("/" + suffix if suffix else "")
+
+
+def write_layout(path, name, layers):
+    """A one-image OCI layout (linux/amd64) at `path` from `layers`: lists of (TarInfo, data or
+    None), each list one gzip layer."""
+    blobs = os.path.join(path, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def blob(media_type, data):
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, digest), "wb") as f:
+            f.write(data)
+        return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+
+    descs, diff_ids = [], []
+    for entries in layers:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for info, data in entries:
+                if data is not None:
+                    info.size = len(data)
+                t.addfile(info, io.BytesIO(data) if data is not None else None)
+        raw = buf.getvalue()
+        diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
+        descs.append(blob("application/vnd.oci.image.layer.v1.tar+gzip",
+                          gzip.compress(raw, mtime=0)))
+    config = blob("application/vnd.oci.image.config.v1+json", json.dumps(
+        {"architecture": "amd64", "os": "linux",
+         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode())
+    manifest = blob("application/vnd.oci.image.manifest.v1+json", json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "config": config, "layers": descs}).encode())
+    manifest["annotations"] = {"org.opencontainers.image.ref.name": name}
+    with open(os.path.join(path, "oci-layout"), "w", encoding="utf-8") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    with open(os.path.join(path, "index.json"), "w", encoding="utf-8") as f:
+        json.dump({"schemaVersion": 2, "manifests": [manifest]}, f)
+
+
+def tar_entry(name, kind=tarfile.REGTYPE, mode=0o644, uid=0, gid=0, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.uid, info.gid, info.linkname = kind, mode, uid, gid, link
+    info.mtime = 1700000000
+    return info
 
 
 class UnpackTest(unittest.TestCase):
@@ -138,6 +186,37 @@ class UnpackTest(unittest.TestCase):
         again = self.stack.strata_json("image", "unpack", name, "--sync-fs")
         self.assertFalse(any(l["applied"] for l in again["layers"]), again)
         self.assertTrue(again["syncFs"])
+
+    def test_hardlink_to_a_file_of_an_earlier_layer_unpacks_sequentially(self):
+        # Layer 1 is applied straight into its upperdir: "b" names a file only layer 0 holds,
+        # which must be copied up from the lowerdir (the bug: "hardlink target ...: No such
+        # file or directory").
+        name = "strata.test/hardlinks:1"
+        layout = os.path.join(self.workdir, "layout-hardlinks")
+        write_layout(layout, name, [
+            [(tar_entry("data", tarfile.DIRTYPE, 0o755), None),
+             (tar_entry("data/a", mode=0o4750, uid=1234, gid=5678), b"from layer 0\n")],
+            [(tar_entry("b", tarfile.LNKTYPE, link="data/a"), None),
+             (tar_entry("lib/c", tarfile.LNKTYPE, link="data/a"), None)],
+        ])
+        self.strata("image", "import", layout)
+        result = self.stack.strata_json("image", "unpack", name, "--sequential")
+        self.assertFalse(result["parallel"])
+        self.assertTrue(all(l["applied"] for l in result["layers"]), result)
+        self.assert_no_active()
+
+        self.strata("image", "mount", name, self.mnt)
+        try:
+            a, b, c = (os.lstat(os.path.join(self.mnt, p)) for p in ("data/a", "b", "lib/c"))
+            for p in ("data/a", "b", "lib/c"):
+                with open(os.path.join(self.mnt, p), "rb") as f:
+                    self.assertEqual(f.read(), b"from layer 0\n", p)
+            self.assertEqual(a.st_ino, b.st_ino)
+            self.assertEqual(a.st_ino, c.st_ino)
+            self.assertEqual(b.st_nlink, 3)
+            self.assertEqual((b.st_mode & 0o7777, b.st_uid, b.st_gid), (0o4750, 1234, 5678))
+        finally:
+            self.strata("image", "unmount", self.mnt)
 
     def corrupt_diff_id(self, name, layer):
         """Imports a copy of the sample image whose config lies about one layer's diff ID."""

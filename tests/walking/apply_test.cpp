@@ -2,6 +2,7 @@
 // applied onto a bind directory or into an overlay upperdir, through stream processors.
 #include "differ.hpp"
 #include "store.hpp"
+#include "tar_builder.hpp"
 
 #include <strata/contentio/ingest.hpp>
 #include <strata/digest/sha256.hpp>
@@ -146,6 +147,42 @@ TEST_F(WalkingApply, OverlayMountGetsOverlayWhiteoutsInItsUpperdir) {
             1);
   EXPECT_EQ(value[0], 'y');
   EXPECT_FALSE(stdfs::exists(work / "opaque"));
+}
+
+TEST_F(WalkingApply, OverlayMountPassesItsLowerdirsForHardlinksToEarlierLayers) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to keep owners and modes";
+  // Two lower layers, nearest first in lowerdir=; the layer links to a file of the deeper one.
+  const auto upper = dir_ / "upper", work = dir_ / "work", near = dir_ / "near", far = dir_ / "far";
+  for (const auto& p : {upper, work, near})
+    stdfs::create_directory(p);
+  spit(far / "etc/passwd", "root:x:0:0\n");
+  ::chmod((far / "etc/passwd").c_str(), 0600);
+  const std::string tar =
+      strata::testing::TarBuilder().hardlink("etc/passwd-", "etc/passwd").bytes();
+  const auto desc = ingest(tar, strata::media_type::layer_tar);
+  auto r = differ().apply(desc,
+                          {Mount{"overlay",
+                                 "overlay",
+                                 "",
+                                 {"index=off", "lowerdir=" + near.string() + ":" + far.string(),
+                                  "upperdir=" + upper.string(), "workdir=" + work.string()}}},
+                          {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(slurp(upper / "etc/passwd-"), "root:x:0:0\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat((upper / "etc/passwd").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::lstat((far / "etc/passwd").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u) << "the lower layer must stay untouched";
+
+  // A bind mount has no lowers: the same layer finds no target.
+  const auto bind = dir_ / "bind";
+  stdfs::create_directory(bind);
+  r = differ().apply(desc, {Mount{"bind", bind.string(), "", {"rbind"}}}, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotFound) << r.error().to_string();
 }
 
 TEST_F(WalkingApply, DiffIdMismatchIsFailedPrecondition) {

@@ -159,22 +159,25 @@ private:
   }
 
   Status opaque(const std::string& parent) {
+    Result<fs::UniqueFd> dir = fs::UniqueFd();
     if (opts_.whiteouts == WhiteoutMode::Overlay) {
       if (under_non_directory(parent))
         return {};
-      auto dir = root_.make_dirs(parent, 0755);
+      dir = root_.make_dirs(parent, 0755);
       if (!dir)
         return std::move(dir).error();
       if (::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
         return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + parent + "\"", errno);
-      mark_written(parent);
-      return {};
+      // The xattr hides the lowerdirs; what the upperdir holds that this archive did not write
+      // (files copied up from the lowerdirs for hardlinks, an earlier apply's entries) goes
+      // below, as in Remove mode.
+    } else {
+      dir = open_lower_dir(parent);
+      if (!dir)
+        return std::move(dir).error();
+      if (!*dir)
+        return {};
     }
-    auto dir = open_lower_dir(parent);
-    if (!dir)
-      return std::move(dir).error();
-    if (!*dir)
-      return {};
     DIR* d = ::fdopendir(::dup(dir->get()));
     if (!d)
       return fs::sys_error("cannot list \"" + parent + "\"", errno);

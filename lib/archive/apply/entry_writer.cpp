@@ -192,13 +192,32 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const st
     return std::move(rel).error().wrap("hardlink target");
   if (rel->empty())
     return invalid_argument("hardlink to the root directory");
-  auto [tparent_rel, tbase] = fs::split_parent(*rel);
+  const std::string shown = "hardlink target \"" + std::string(target) + "\"";
+  auto [tparent_rel, tbase_view] = fs::split_parent(*rel);
+  const std::string tbase(tbase_view);
+  const bool overlay = opts_.whiteouts == WhiteoutMode::Overlay;
   auto tparent = root_.open_at(tparent_rel, O_RDONLY | O_DIRECTORY);
-  if (!tparent)
-    return std::move(tparent).error().wrap("hardlink target \"" + std::string(target) + "\"");
+  if (!tparent && !(overlay && tparent.error().code() == Code::NotFound))
+    return std::move(tparent).error().wrap(shown);
   struct stat st {};
-  if (::fstatat(tparent->get(), std::string(tbase).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return fs::sys_error("hardlink target \"" + std::string(target) + "\"", errno);
+  // An upperdir may lack the target (an earlier layer, a lowerdir, has it) or hold a whiteout
+  // there (it is gone): overlay mode looks through the layers and copies a found target up.
+  bool missing = !tparent;
+  if (tparent && ::fstatat(tparent->get(), tbase.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (!(overlay && errno == ENOENT))
+      return fs::sys_error(shown, errno);
+    missing = true;
+  }
+  if (tparent && !missing && overlay && is_overlay_whiteout(st))
+    missing = true;
+  if (missing) {
+    auto dir = copy_up_.target_dir(*rel);
+    if (!dir)
+      return std::move(dir).error().wrap(shown);
+    tparent = std::move(*dir);
+    if (::fstatat(tparent->get(), tbase.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return fs::sys_error(shown, errno);
+  }
   if (S_ISDIR(st.st_mode))
     return invalid_argument("hardlink to directory \"" + std::string(target) +
                             "\": directories cannot be hardlinked");
@@ -216,7 +235,7 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const st
   }
   // No AT_SYMLINK_FOLLOW: a hardlink to a symlink links the symlink itself, never what it
   // points at (which may be outside the root).
-  if (::linkat(tparent->get(), std::string(tbase).c_str(), parent, base.c_str(), 0) != 0)
+  if (::linkat(tparent->get(), tbase.c_str(), parent, base.c_str(), 0) != 0)
     return fs::sys_error("cannot link to \"" + std::string(target) + "\"", errno);
   return {};
 }

@@ -4,6 +4,7 @@
 
 #include "strata/archive/apply.hpp"
 
+#include "copy_up.hpp"
 #include "tar_source.hpp"
 
 #include <strata/fs/root.hpp>
@@ -23,7 +24,8 @@ struct DirTimes {
 
 class EntryWriter {
 public:
-  EntryWriter(const fs::Root& root, const ApplyOptions& opts) : root_(root), opts_(opts) {}
+  EntryWriter(const fs::Root& root, const ApplyOptions& opts)
+      : root_(root), opts_(opts), copy_up_(root, opts) {}
 
   /// Writes entry `e` (data read through `tar`) at cleaned relative path `rel`; for a directory,
   /// fills `dir_times`. Errors: InvalidArgument (unsupported type, hostile link, a parent that
@@ -41,7 +43,8 @@ private:
   Status write_regular(TarReader& tar, int parent, const std::string& base, const std::string& rel,
                        archive_entry* e, fs::UniqueFd& out);
   // Links `target` (resolved inside the root, never through its last component) at
-  // (parent, base), replacing what was there unless it is already that inode.
+  // (parent, base), replacing what was there unless it is already that inode. In Overlay mode
+  // a target the root lacks (or holds as a whiteout) is first copied up from the lower layers.
   Status write_hardlink(int parent, const std::string& base, const std::string& rel,
                         const char* target);
   // Owner, xattrs, mode, times, in that order (chown clears setuid bits, so chmod follows it).
@@ -53,6 +56,7 @@ private:
 
   const fs::Root& root_;
   const ApplyOptions& opts_;
+  CopyUp copy_up_;
   // The parent directory of the previous entry, resolved in the root, and its relative path.
   fs::UniqueFd parent_;
   std::string parent_rel_;

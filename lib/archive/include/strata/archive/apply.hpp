@@ -32,6 +32,15 @@ struct ApplyOptions {
   WhiteoutMode whiteouts = WhiteoutMode::Remove;
   /// Overlay mode only: "trusted.overlay.opaque", or "user.overlay.opaque" for userxattr mounts.
   std::string opaque_xattr = "trusted.overlay.opaque";
+  /// Overlay mode only: the lowerdirs below the upperdir `root`, nearest first (absolute
+  /// paths). A hardlink whose target is not in root is copied up from the nearest parent that
+  /// has it, as overlayfs would on a write: missing parent directories first (mode, owner and
+  /// xattrs of that layer's directories), then the target (data, owner, mode, xattrs except
+  /// overlayfs' own, times), and the link is made to the copy. The lookup merges like overlayfs:
+  /// a whiteout on the path (in root or a parent) means the target is gone, an opaque directory
+  /// (`opaque_xattr` "y") hides deeper parents, and symlinks in a parent are never followed.
+  /// Ignored in Remove mode, where root already is the merged view.
+  std::vector<std::string> parents;
   /// Like `tar --no-same-owner`: files belong to the caller instead of the archive's uid/gid.
   bool no_same_owner = false;
   XattrPolicy unsupported_xattrs = XattrPolicy::SkipWithWarning;
@@ -52,15 +61,17 @@ struct ApplyResult {
 };
 
 /// Applies the uncompressed tar `tar` onto the existing directory `root`. Regular files, dirs,
-/// symlinks, hardlinks (target inside root; an existing path is replaced), char/block devices,
+/// symlinks, hardlinks (target inside root, or in Overlay mode copied up from `parents`; an
+/// existing path is replaced), char/block devices,
 /// fifos, xattrs (PAX SCHILY.xattr.*), owners, modes and times (directories' times set last).
 /// Whiteouts act on what earlier layers left regardless of where they appear in this tar: an
 /// opaque marker removes every entry of its directory not written by this archive.
 /// The source is read to its end so that `digest` covers the whole stream.
 /// Errors: InvalidArgument (corrupt or truncated tar, hostile entry: a name or link escaping
 /// root, a bare ".wh." or a whiteout leaving its directory, an unsupported entry type; the
-/// message names the entry); ResourceExhausted (max_total_bytes); NotFound/FailedPrecondition
-/// (root missing or not a directory); Internal (an I/O error, naming the path and errno);
+/// message names the entry); ResourceExhausted (max_total_bytes); NotFound (root missing; a
+/// hardlink target that neither root nor, in Overlay mode, the merged parents show);
+/// FailedPrecondition (root not a directory); Internal (an I/O error, naming the path and errno);
 /// the source's own errors. On error, entries already applied stay (callers apply into a
 /// scratch snapshot and discard it).
 Result<ApplyResult> apply(const std::string& root, const contentio::Source& tar,

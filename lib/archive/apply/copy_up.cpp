@@ -1,0 +1,461 @@
+// CopyUp: a hardlink target found in an overlay lower layer is copied into the upperdir before
+// the link is made, as overlayfs copies a lower file up on its first write (see copy_up.hpp).
+
+#include "copy_up.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace strata::archive::detail {
+
+bool is_overlay_whiteout(const struct stat& st) noexcept {
+  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
+namespace {
+
+constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+std::vector<std::string> components(std::string_view rel) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto slash = rel.find('/');
+    out.emplace_back(rel.substr(0, slash));
+    if (slash == std::string_view::npos)
+      return out;
+    rel.remove_prefix(slash + 1);
+  }
+}
+
+std::string join_first(const std::vector<std::string>& comps, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i)
+    out += (i ? "/" : "") + comps[i];
+  return out;
+}
+
+Result<fs::UniqueFd> dup_fd(int fd) {
+  fs::UniqueFd out(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!out)
+    return fs::sys_error("cannot duplicate a directory descriptor", errno);
+  return out;
+}
+
+bool has_opaque_xattr(int dirfd, const std::string& xattr) {
+  char v[2] = {};
+  return ::fgetxattr(dirfd, xattr.c_str(), v, sizeof v) == 1 && v[0] == 'y';
+}
+
+// An inode addressed by an open fd (regular files, directories) or, never followed, by
+// (directory fd, name) through the directory's magic link (symlinks, devices, fifos).
+struct Node {
+  int fd = -1;
+  int dir = -1;
+  std::string name;
+
+  std::string path() const { return "/proc/self/fd/" + std::to_string(dir) + "/" + name; }
+  ssize_t list(char* buf, std::size_t size) const {
+    return fd >= 0 ? ::flistxattr(fd, buf, size) : ::llistxattr(path().c_str(), buf, size);
+  }
+  ssize_t get(const char* key, void* buf, std::size_t size) const {
+    return fd >= 0 ? ::fgetxattr(fd, key, buf, size) : ::lgetxattr(path().c_str(), key, buf, size);
+  }
+  int set(const char* key, const void* value, std::size_t size) const {
+    return fd >= 0 ? ::fsetxattr(fd, key, value, size, 0)
+                   : ::lsetxattr(path().c_str(), key, value, size, 0);
+  }
+};
+
+// Every xattr of `from` onto `to`, except overlayfs' own (the lower's opaque marker, origin or
+// redirect must not describe the copy). Refusals follow the apply's xattr policy.
+Status copy_xattrs(const Node& from, const Node& to, const std::string& shown,
+                   const ApplyOptions& opts) {
+  std::string names;
+  for (;;) {
+    ssize_t n = from.list(nullptr, 0);
+    if (n < 0 && (errno == ENOTSUP || errno == EPERM))
+      return {}; // the lower's filesystem keeps no xattrs (or none we may list)
+    if (n < 0)
+      return fs::sys_error("cannot list the xattrs of " + shown, errno);
+    if (n == 0)
+      return {};
+    names.resize(static_cast<std::size_t>(n));
+    n = from.list(names.data(), names.size());
+    if (n >= 0) {
+      names.resize(static_cast<std::size_t>(n));
+      break;
+    }
+    if (errno != ERANGE) // ERANGE: one was added meanwhile, ask again
+      return fs::sys_error("cannot list the xattrs of " + shown, errno);
+  }
+  std::string value;
+  for (std::size_t i = 0; i < names.size(); i += std::strlen(names.c_str() + i) + 1) {
+    const char* key = names.c_str() + i;
+    const std::string_view k = key;
+    if (k.empty() || starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay."))
+      continue;
+    ssize_t n = -1;
+    for (;;) {
+      n = from.get(key, nullptr, 0);
+      if (n < 0)
+        break;
+      value.resize(static_cast<std::size_t>(n));
+      n = from.get(key, value.data(), value.size());
+      if (n >= 0 || errno != ERANGE)
+        break;
+    }
+    if (n < 0) {
+      if (errno == ENODATA)
+        continue; // removed meanwhile
+      return fs::sys_error("cannot read xattr " + std::string(k) + " of " + shown, errno);
+    }
+    value.resize(static_cast<std::size_t>(n));
+    if (to.set(key, value.data(), value.size()) == 0)
+      continue;
+    const int err = errno;
+    const bool refused =
+        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+    if (refused && opts.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
+      if (opts.warn)
+        opts.warn("skipped xattr " + std::string(k) + " copying up " + shown + ": " +
+                  std::strerror(err));
+      continue;
+    }
+    return fs::sys_error("cannot set xattr " + std::string(k) + " copying up " + shown +
+                             (refused ? " (set the xattr policy to skip to ignore it)" : ""),
+                         err);
+  }
+  return {};
+}
+
+// Owner, then xattrs (security.capability must come after the chown, which drops it), then the
+// mode (chown clears set-id bits) unless `mode` is false, then the times unless `times` is false.
+Status copy_attrs(const Node& from, const Node& to, const struct stat& st, const std::string& shown,
+                  const ApplyOptions& opts, bool mode, bool times) {
+  if (!opts.no_same_owner) {
+    int rc = to.fd >= 0
+                 ? ::fchown(to.fd, st.st_uid, st.st_gid)
+                 : ::fchownat(to.dir, to.name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0)
+      return fs::sys_error("cannot chown the copy of " + shown + " to " +
+                               std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid),
+                           errno);
+  }
+  if (auto x = copy_xattrs(from, to, shown, opts); !x)
+    return x;
+  if (mode && !S_ISLNK(st.st_mode)) {
+    const mode_t m = st.st_mode & 07777;
+    int rc = to.fd >= 0 ? ::fchmod(to.fd, m)
+                        : ::fchmodat(to.dir, to.name.c_str(), m, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0)
+      return fs::sys_error("cannot chmod the copy of " + shown, errno);
+  }
+  if (times) {
+    const struct timespec t[2] = {st.st_atim, st.st_mtim};
+    int rc = to.fd >= 0 ? ::futimens(to.fd, t)
+                        : ::utimensat(to.dir, to.name.c_str(), t, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0)
+      return fs::sys_error("cannot set the times of the copy of " + shown, errno);
+  }
+  return {};
+}
+
+// Bytes of `in` to `out` until the end of `in`: copy_file_range (in-kernel, reflinks where the
+// filesystem can), read/write where it cannot (another filesystem on old kernels, or none).
+Status copy_data(int in, int out, const std::string& shown) {
+  bool in_kernel = true;
+  for (;;) {
+    if (in_kernel) {
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t(1) << 30, 0);
+      if (n > 0)
+        continue;
+      if (n == 0)
+        return {};
+      if (errno == EINTR)
+        continue;
+      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+        return fs::sys_error("cannot copy the data of " + shown, errno);
+      in_kernel = false; // a failed call moved no offset: go on from where it stopped
+    }
+    char buf[1 << 16];
+    ssize_t got = ::read(in, buf, sizeof buf);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return fs::sys_error("cannot read " + shown, errno);
+    if (got == 0)
+      return {};
+    if (auto w = fs::write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
+                               "the copy of " + shown);
+        !w)
+      return w;
+  }
+}
+
+enum class Seen { Absent, Here, Hidden };
+
+// What one layer says about a path.
+struct Look {
+  Seen seen = Seen::Absent;
+  // Why the path is hidden (Hidden), or the opaque ancestor (Absent and opaque).
+  std::string why;
+  bool opaque = false;
+  // Here: the layer's directory holding the target (the layer itself, or `held`).
+  int dir = -1;
+  fs::UniqueFd held;
+  struct stat st {};
+};
+
+// Walks `comps` below the layer directory `layer` with O_NOFOLLOW, one component at a time.
+// `dirs[i]` receives this layer's open directory for ancestor i where none is set yet
+// (overlayfs takes a merged directory's attributes from the topmost layer holding it).
+Result<Look> look(int layer, const std::string& layer_name, const std::vector<std::string>& comps,
+                  const std::string& opaque_xattr, std::vector<fs::UniqueFd>* dirs) {
+  Look out;
+  int cur = layer;
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const std::string at = join_first(comps, i + 1);
+    struct stat st {};
+    if (::fstatat(cur, comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT)
+        return out;
+      return fs::sys_error("cannot stat \"" + at + "\" in " + layer_name, errno);
+    }
+    if (is_overlay_whiteout(st)) {
+      out.seen = Seen::Hidden;
+      out.why = "a whiteout at \"" + at + "\" in " + layer_name;
+      return out;
+    }
+    if (i + 1 == comps.size()) {
+      if (S_ISDIR(st.st_mode))
+        return invalid_argument("\"" + at + "\" is a directory in " + layer_name +
+                                ": directories cannot be hardlinked");
+      out.seen = Seen::Here;
+      out.dir = cur;
+      out.st = st;
+      return out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      out.seen = Seen::Hidden;
+      out.why = S_ISLNK(st.st_mode) ? "a symlink at \"" + at + "\" in " + layer_name +
+                                          " (hardlink targets are never resolved through "
+                                          "symlinks of other layers)"
+                                    : "a non-directory at \"" + at + "\" in " + layer_name;
+      return out;
+    }
+    fs::UniqueFd next(::openat(cur, comps[i].c_str(), dir_flags));
+    if (!next)
+      return fs::sys_error("cannot open directory \"" + at + "\" in " + layer_name, errno);
+    if (!out.opaque && has_opaque_xattr(next.get(), opaque_xattr)) {
+      out.opaque = true;
+      out.why = "the opaque directory \"" + at + "\" in " + layer_name;
+    }
+    if (dirs && !(*dirs)[i]) {
+      auto d = dup_fd(next.get());
+      if (!d)
+        return std::move(d).error();
+      (*dirs)[i] = std::move(*d);
+    }
+    out.held = std::move(next);
+    cur = out.held.get();
+  }
+  return out; // not reached: the last component returns above
+}
+
+// Removes what a failed copy-up made, deepest first, unless dismissed.
+class Undo {
+public:
+  Undo() = default;
+  Undo(const Undo&) = delete;
+  Undo& operator=(const Undo&) = delete;
+  ~Undo() {
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it)
+      ::unlinkat(it->dir, it->name.c_str(), it->flags);
+  }
+  void add(int dir, std::string name, int flags) { made_.push_back({dir, std::move(name), flags}); }
+  void dismiss() noexcept { made_.clear(); }
+
+private:
+  struct Made {
+    int dir;
+    std::string name;
+    int flags;
+  };
+  std::vector<Made> made_;
+};
+
+// Copies the target that `from` found in `layer_name` into the root, making its missing
+// parent directories with the attributes of `dirs`; returns the root's directory holding it.
+Result<fs::UniqueFd> copy_into(const fs::Root& root, Look& from, const std::string& layer_name,
+                               const std::vector<std::string>& comps,
+                               std::vector<fs::UniqueFd>& dirs, const ApplyOptions& opts) {
+  std::vector<fs::UniqueFd> chain; // the root's directories down to the target's parent
+  // Declared after the fds it names, so that it runs while they are still open.
+  Undo undo;
+  std::vector<std::size_t> made; // indexes into chain (and dirs) of the directories made
+  int cur = root.fd();
+  for (std::size_t i = 0; i + 1 < comps.size(); ++i) {
+    const std::string at = join_first(comps, i + 1);
+    const std::string shown = "directory \"" + at + "\" of " + layer_name;
+    fs::UniqueFd next(::openat(cur, comps[i].c_str(), dir_flags));
+    if (!next && errno == ENOENT) {
+      const mode_t first_mode = dirs[i] ? 0700 : 0755;
+      if (::mkdirat(cur, comps[i].c_str(), first_mode) != 0)
+        return fs::sys_error("cannot create directory \"" + at + "\"", errno);
+      undo.add(cur, comps[i], AT_REMOVEDIR);
+      next = fs::UniqueFd(::openat(cur, comps[i].c_str(), dir_flags));
+      if (next && dirs[i]) {
+        struct stat st {};
+        if (::fstat(dirs[i].get(), &st) != 0)
+          return fs::sys_error("cannot stat " + shown, errno);
+        // Mode and times once the target exists: a read-only directory would refuse it, and
+        // creating it would move the times.
+        if (auto a = copy_attrs(Node{dirs[i].get(), -1, {}}, Node{next.get(), -1, {}}, st, shown,
+                                opts, false, false);
+            !a)
+          return a.error();
+        made.push_back(i);
+      } else if (next && ::fchmod(next.get(), 0755) != 0) {
+        return fs::sys_error("cannot chmod directory \"" + at + "\"", errno);
+      }
+    }
+    if (!next)
+      return fs::sys_error("cannot open directory \"" + at + "\"", errno);
+    chain.push_back(std::move(next));
+    cur = chain.back().get();
+  }
+
+  const std::string& base = comps.back();
+  const std::string shown = "\"" + join_first(comps, comps.size()) + "\" of " + layer_name;
+  const Node src{-1, from.dir, base};
+  const Node dst{-1, cur, base};
+  const struct stat& st = from.st;
+  if (S_ISREG(st.st_mode)) {
+    // O_NONBLOCK: should the file have become a fifo meanwhile, the open does not hang.
+    fs::UniqueFd in(::openat(from.dir, base.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!in)
+      return fs::sys_error("cannot open " + shown, errno);
+    struct stat now {};
+    if (::fstat(in.get(), &now) != 0)
+      return fs::sys_error("cannot stat " + shown, errno);
+    if (!S_ISREG(now.st_mode) || now.st_ino != st.st_ino || now.st_dev != st.st_dev)
+      return unavailable(shown + " changed while it was being copied up");
+    fs::UniqueFd out(
+        ::openat(cur, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out)
+      return fs::sys_error("cannot create the copy of " + shown, errno);
+    undo.add(cur, base, 0);
+    if (auto c = copy_data(in.get(), out.get(), shown); !c)
+      return c.error();
+    if (auto a = copy_attrs(Node{in.get(), -1, {}}, Node{out.get(), -1, {}}, now, shown, opts, true,
+                            true);
+        !a)
+      return a.error();
+  } else if (S_ISLNK(st.st_mode)) {
+    char target[PATH_MAX + 1];
+    ssize_t n = ::readlinkat(from.dir, base.c_str(), target, sizeof target);
+    if (n < 0)
+      return fs::sys_error("cannot read the symlink " + shown, errno);
+    if (static_cast<std::size_t>(n) >= sizeof target)
+      return invalid_argument("the symlink " + shown + " has a target longer than PATH_MAX");
+    target[n] = '\0';
+    if (::symlinkat(target, cur, base.c_str()) != 0)
+      return fs::sys_error("cannot create the copy of " + shown, errno);
+    undo.add(cur, base, 0);
+    if (auto a = copy_attrs(src, dst, st, shown, opts, false, true); !a)
+      return a.error();
+  } else {
+    // Devices, fifos and sockets: a new node of the same type and number.
+    if (::mknodat(cur, base.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0)
+      return fs::sys_error("cannot create the copy of " + shown, errno);
+    undo.add(cur, base, 0);
+    if (auto a = copy_attrs(src, dst, st, shown, opts, true, true); !a)
+      return a.error();
+  }
+
+  // The directories made: mode and times last, deepest first (setting a directory's times
+  // leaves its parent's alone).
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    const std::string at = join_first(comps, *it + 1);
+    struct stat dst_st {};
+    if (::fstat(dirs[*it].get(), &dst_st) != 0)
+      return fs::sys_error("cannot stat directory \"" + at + "\" of " + layer_name, errno);
+    const struct timespec t[2] = {dst_st.st_atim, dst_st.st_mtim};
+    if (::fchmod(chain[*it].get(), dst_st.st_mode & 07777) != 0 ||
+        ::futimens(chain[*it].get(), t) != 0)
+      return fs::sys_error("cannot set the mode and times of directory \"" + at + "\"", errno);
+  }
+  undo.dismiss();
+  if (chain.empty())
+    return dup_fd(root.fd());
+  return std::move(chain.back());
+}
+
+} // namespace
+
+Status CopyUp::open_parents() {
+  if (opened_)
+    return {};
+  std::vector<fs::Root> roots;
+  for (const auto& p : opts_.parents) {
+    if (p.empty() || p.front() != '/')
+      return invalid_argument("lower layer \"" + p + "\" is not an absolute path");
+    auto r = fs::Root::open(p);
+    if (!r)
+      return std::move(r).error().wrap("lower layer");
+    roots.push_back(std::move(*r));
+  }
+  parents_ = std::move(roots);
+  opened_ = true;
+  return {};
+}
+
+Result<fs::UniqueFd> CopyUp::target_dir(std::string_view rel) {
+  const std::vector<std::string> comps = components(rel);
+  // What this layer has written (and whatever else the upperdir holds) hides the lower layers.
+  auto up = look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr);
+  if (!up)
+    return std::move(up).error();
+  if (up->seen == Seen::Here)
+    return dup_fd(up->dir);
+  if (up->seen == Seen::Hidden)
+    return not_found("hidden by " + up->why);
+  if (up->opaque)
+    return not_found("not in the upperdir, and " + up->why + " hides the lower layers");
+  if (opts_.parents.empty())
+    return not_found("not in the upperdir, and no lower layers were given");
+  if (auto st = open_parents(); !st)
+    return st.error();
+
+  std::vector<fs::UniqueFd> dirs(comps.size() - 1);
+  for (auto& parent : parents_) {
+    const std::string name = "lower layer " + parent.path();
+    auto l = look(parent.fd(), name, comps, opts_.opaque_xattr, &dirs);
+    if (!l)
+      return std::move(l).error();
+    if (l->seen == Seen::Here)
+      return copy_into(root_, *l, name, comps, dirs, opts_);
+    if (l->seen == Seen::Hidden)
+      return not_found("hidden by " + l->why);
+    if (l->opaque)
+      return not_found("not in the upperdir nor in the lower layers down to " + parent.path() +
+                       ", and " + l->why + " hides the deeper ones");
+  }
+  return not_found("not in the upperdir nor in any of its " + std::to_string(parents_.size()) +
+                   " lower layers");
+}
+
+} // namespace strata::archive::detail

@@ -1,0 +1,60 @@
+#pragma once
+// CopyUp: hardlink targets that live in an overlay lower layer, copied up into the upperdir.
+//
+// Why this exists: in Overlay mode a layer is applied straight into an upperdir, but the layer
+// was made against the merged view, so one of its hardlinks may name a file that only an
+// earlier layer (a lowerdir) holds. linkat(2) cannot be used across layers: the lowerdir is
+// another snapshot, often another filesystem, and sharing its inode would let this layer change
+// a committed one. Overlayfs itself, on the first write to a lower file, copies it up into the
+// upperdir (data, owner, mode, xattrs, times; missing parent directories first) and works on
+// the copy; doing the same before linking gives the upperdir exactly what a write through the
+// mounted overlay would have given it, and the link then shares the copy's inode.
+//
+// The target is looked up the way overlayfs merges: the upperdir first, then each lowerdir,
+// nearest first. A whiteout (a 0:0 character device) on the path or on one of its ancestors
+// means the target is gone; a directory carrying the opaque xattr hides the same path in every
+// deeper layer; a non-directory on an ancestor hides everything below it in deeper layers.
+// Every lookup is an fd-relative walk with O_NOFOLLOW from the layer's directory: a symlink on
+// the way is never followed, so nothing outside a layer is ever read (a hardlink target reached
+// through a symlink in a lower layer is reported as not found, not resolved).
+
+#include "strata/archive/apply.hpp"
+
+#include <strata/fs/root.hpp>
+
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata::archive::detail {
+
+class CopyUp {
+public:
+  CopyUp(const fs::Root& root, const ApplyOptions& opts) : root_(root), opts_(opts) {}
+
+  /// Makes `rel` (a cleaned, non-empty relative path that the root does not hold, or holds as
+  /// a whiteout) exist in the root by copying it up from the nearest parent layer
+  /// (opts.parents) that shows it in the merged view, and returns the root's directory holding
+  /// it. The parents are opened on first use.
+  /// Errors: NotFound (in no layer, or hidden by a whiteout, an opaque directory or a
+  /// non-directory on its path; the message says which and where); InvalidArgument (the target
+  /// is a directory, a parent is not an absolute path or not a directory); errors by errno for
+  /// I/O. On error nothing is left in the root: a partial copy and the directories made for it
+  /// are removed.
+  Result<fs::UniqueFd> target_dir(std::string_view rel);
+
+private:
+  Status open_parents();
+
+  const fs::Root& root_;
+  const ApplyOptions& opts_;
+  std::vector<fs::Root> parents_;
+  bool opened_ = false;
+};
+
+/// True for an overlay whiteout: a character device with device number 0:0.
+bool is_overlay_whiteout(const struct stat& st) noexcept;
+
+} // namespace strata::archive::detail
