@@ -47,9 +47,13 @@ class Stack:
         self.daemon = None
 
     def start(self):
-        args = ["--root", self.root] if self.root else []
         self.daemon = h.Daemon(self.test, self.workdir, plugin_dirs=[self.plugins],
-                               config=self.config, args=args).start()
+                               config=self.config)
+        if self.root:
+            # Daemon already passes --root <workdir>/root, and stratad takes --root only once.
+            self.daemon.argv[self.daemon.argv.index("--root") + 1] = self.root
+            self.daemon.root = self.root
+        self.daemon.start()
         self.daemon.wait_ready()
         return self
 
