@@ -86,7 +86,7 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   if (!codec)
     return std::move(codec).error().wrap("walking differ: after stream processors");
   if (*codec != archive::Compression::None)
-    tar = archive::decompressing(std::move(tar), *codec, config_.max_layer_bytes);
+    tar = archive::decompressing(std::move(tar), *codec, {.max_output = config_.max_layer_bytes});
 
   archive::ApplyOptions aopts;
   aopts.whiteouts = target->whiteouts;
