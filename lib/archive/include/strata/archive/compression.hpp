@@ -31,7 +31,7 @@ Compression detect_compression(std::span<const std::byte> head) noexcept;
 
 /// Which implementation inflates gzip. Both accept exactly the same streams (single or
 /// concatenated members, CRC-32 and length checked in every trailer) and give the same bytes and
-/// error codes; Isal (Intel ISA-L's igzip) is several times faster than Zlib, the plain decoder.
+/// error codes; Isal (Intel ISA-L's igzip) inflates about 2.5x as fast as Zlib, the plain decoder.
 enum class GzipDecoder { Isal, Zlib };
 
 /// "isal", "zlib".
