@@ -4,15 +4,25 @@
 Generates one layer of many small files (regular files of 0-8 KiB in nested directories, plus
 some symlinks and hardlinks; PAX tar, also gzip-compressed), then for each variant (tar,
 tar.gz) extracts it alternately with
-  strata:   build/bench/apply-layer LAYER DEST   (apply(), whiteouts removed, default options)
+  strata:   build/bench/apply-layer [OPTIONS] LAYER DEST   (apply(), whiteouts removed)
   baseline: bsdtar -xpf LAYER -C DEST
 into fresh empty directories on the same filesystem as the layer, with `sync` before every
-timed run so that writeback of the previous run does not land in the next one. Both are timed
+timed run so that writeback of the previous run does not land in the next one. All are timed
 as whole processes (start, read, write, exit). Prints the median seconds of each and the ratio
-strata/bsdtar per variant (aim: <= 1.0x), after checking once that both produce the same tree
-(names, types, sizes, modes, owners, link targets, hardlink groups, contents, file mtimes).
+strata/bsdtar per variant (aim: <= 1.0x), after checking once that each produces the same tree
+as bsdtar (names, types, sizes, modes, owners, link targets, hardlink groups, contents, file
+mtimes).
+
+The tar.gz variant runs strata once per --gzip-configs entry, the walking differ's settings:
+  zlib          gzip_decoder = "zlib", decompress_thread = false (the plain decoder, inline)
+  zlib+thread   gzip_decoder = "zlib", decompress_thread = true
+  isal          gzip_decoder = "isal", decompress_thread = false
+  isal+thread   gzip_decoder = "isal", decompress_thread = true (the default)
+and, unless --no-inflate-only, also times decompression alone (apply-layer --inflate-only:
+decompressing() drained, nothing written) against `gzip -dc` into /dev/null.
 
 Usage: bench/apply_bench.py [--runs N] [--files N] [--dirs N] [--build-dir DIR]
+                            [--gzip-configs zlib,isal+thread] [--no-inflate-only]
 """
 import argparse
 import gzip
@@ -134,6 +144,28 @@ def run_timed(cmd, dest):
     return elapsed
 
 
+# --gzip-configs names -> apply-layer options (the walking differ's gzip_decoder and
+# decompress_thread).
+GZIP_CONFIGS = {
+    "zlib": ["--gzip-decoder", "zlib", "--decompress-thread", "off"],
+    "zlib+thread": ["--gzip-decoder", "zlib", "--decompress-thread", "on"],
+    "isal": ["--gzip-decoder", "isal", "--decompress-thread", "off"],
+    "isal+thread": ["--gzip-decoder", "isal", "--decompress-thread", "on"],
+}
+
+
+def time_inflate(cmd, runs):
+    """Median and min seconds of `cmd` with stdout to /dev/null, over `runs` runs."""
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        samples.append(time.perf_counter() - t0)
+        if p.returncode != 0:
+            raise RuntimeError(f"{cmd} failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
+    return statistics.median(samples), min(samples)
+
+
 def build_type(build_dir):
     try:
         with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
@@ -153,7 +185,15 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="seed of the generated layer")
     ap.add_argument("--build-dir", default="build", help="meson build directory")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--gzip-configs", default="zlib,isal+thread",
+                    help="strata settings timed on tar.gz, comma-separated, of: "
+                         + ", ".join(GZIP_CONFIGS))
+    ap.add_argument("--no-inflate-only", action="store_true",
+                    help="skip timing decompression alone")
     args = ap.parse_args()
+    configs = [c for c in args.gzip_configs.split(",") if c]
+    if not configs or any(c not in GZIP_CONFIGS for c in configs):
+        sys.exit(f"--gzip-configs: each of {', '.join(GZIP_CONFIGS)}")
     apply_layer = os.path.abspath(os.path.join(args.build_dir, "bench", "apply-layer"))
     bsdtar = shutil.which("bsdtar")
     if not os.access(apply_layer, os.X_OK):
@@ -179,41 +219,63 @@ def main():
         n = 0
         results = []
         for variant, layer in (("tar", tar_path), ("tar.gz", gz_path)):
-            tools = {
-                "strata": lambda dest: [apply_layer, layer, dest],
-                "bsdtar": lambda dest: [bsdtar, "-xpf", layer, "-C", dest],
-            }
+            tools = {}
+            if variant == "tar":
+                tools["strata"] = lambda dest, layer=layer: [apply_layer, layer, dest]
+            else:
+                for c in configs:
+                    tools[f"strata {c}"] = (
+                        lambda dest, layer=layer, c=c: [apply_layer, *GZIP_CONFIGS[c], layer, dest])
+            tools["bsdtar"] = lambda dest, layer=layer: [bsdtar, "-xpf", layer, "-C", dest]
             # Once untimed each, to warm the page cache for the layer and the binaries, and to
-            # check the two trees agree.
+            # check that every tree agrees with bsdtar's.
             trees = {}
             for name, cmd in tools.items():
-                dest = os.path.join(work, f"check-{name}")
+                dest = os.path.join(work, f"check-{len(trees)}")
                 run_timed(cmd(dest), dest)
                 trees[name] = snapshot(dest)
                 shutil.rmtree(dest)
-            diffs = compare(trees["strata"], trees["bsdtar"])
-            if diffs:
-                print(f"{variant}: the two extractions differ ({len(diffs)} paths):")
-                print("\n".join(diffs[:20]))
-                return 1
+            for name in tools:
+                if name == "bsdtar":
+                    continue
+                diffs = compare(trees[name], trees["bsdtar"])
+                if diffs:
+                    print(f"{variant}: {name} and bsdtar extract differently ({len(diffs)} paths):")
+                    print("\n".join(diffs[:20]))
+                    return 1
             samples = {name: [] for name in tools}
+            names = list(tools)
             for i in range(args.runs):
-                # Alternating which goes first, so neither always follows the other's writeback.
-                order = list(tools) if i % 2 == 0 else list(reversed(tools))
+                # Rotating which goes first, so none always follows another's writeback.
+                order = names[i % len(names):] + names[:i % len(names)]
                 for name in order:
                     dest = os.path.join(work, f"dest{n}")
                     n += 1
                     samples[name].append(run_timed(tools[name](dest), dest))
                     shutil.rmtree(dest)
-            s = statistics.median(samples["strata"])
             b = statistics.median(samples["bsdtar"])
-            results.append((variant, s, b))
-            print(f"{variant}: trees identical ({len(trees['strata'])} paths)")
-            print(f"  strata apply-layer   median {s:7.3f} s   min {min(samples['strata']):7.3f} s")
-            print(f"  baseline bsdtar -x   median {b:7.3f} s   min {min(samples['bsdtar']):7.3f} s")
-            print(f"  ratio strata/bsdtar: {s / b:.2f}x   (aim: <= 1.0x)")
-        print("summary: " + ", ".join(f"{v} {s / b:.2f}x ({s:.2f} s vs {b:.2f} s)"
-                                      for v, s, b in results))
+            print(f"{variant}: trees identical ({len(trees['bsdtar'])} paths)")
+            for name in names:
+                m = statistics.median(samples[name])
+                print(f"  {name:<20} median {m:7.3f} s   min {min(samples[name]):7.3f} s"
+                      + ("" if name == "bsdtar" else f"   ratio to bsdtar {m / b:.2f}x"))
+                if name != "bsdtar":
+                    results.append((f"{variant} {name.removeprefix('strata').strip()}".strip(),
+                                    m, b))
+        print("summary (strata/bsdtar, aim <= 1.0x): "
+              + ", ".join(f"{v} {s / b:.2f}x ({s:.2f} s vs {b:.2f} s)" for v, s, b in results))
+        if not args.no_inflate_only:
+            gzip_bin = shutil.which("gzip")
+            base = time_inflate([gzip_bin, "-dc", gz_path], args.runs) if gzip_bin else None
+            print(f"inflate only ({os.path.getsize(gz_path) / 1e6:.1f} MB tar.gz -> "
+                  f"{os.path.getsize(tar_path) / 1e6:.1f} MB, nothing written, {args.runs} runs):")
+            if base:
+                print(f"  {'gzip -dc':<20} median {base[0]:7.3f} s   min {base[1]:7.3f} s")
+            for c in configs:
+                m, lo = time_inflate([apply_layer, "--inflate-only", *GZIP_CONFIGS[c], gz_path],
+                                     args.runs)
+                print(f"  {'strata ' + c:<20} median {m:7.3f} s   min {lo:7.3f} s"
+                      + (f"   ratio to gzip -dc {m / base[0]:.2f}x" if base else ""))
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -6,6 +6,7 @@
 #include <strata/archive/apply.hpp>
 #include <strata/archive/compression.hpp>
 #include <strata/contentio/blob_source.hpp>
+#include <strata/contentio/read_ahead.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
 #include <strata/streamproc/chain.hpp>
@@ -93,8 +94,15 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   auto codec = archive::compression_of_media_type(chain->media_type());
   if (!codec)
     return std::move(codec).error().wrap("walking differ: after stream processors");
-  if (*codec != archive::Compression::None)
-    tar = archive::decompressing(std::move(tar), *codec, config_.max_layer_bytes);
+  if (*codec != archive::Compression::None) {
+    tar = archive::decompressing(
+        std::move(tar), *codec,
+        {.max_output = config_.max_layer_bytes, .gzip = config_.gzip_decoder});
+    // Inflate on a worker while this thread creates the files; the worker reads the chain's
+    // source, so it is stopped (tar reset) before the chain is closed.
+    if (config_.decompress_thread)
+      tar = contentio::read_ahead(std::move(tar));
+  }
 
   archive::ApplyOptions aopts;
   aopts.whiteouts = target->whiteouts;
@@ -110,6 +118,7 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
                  static_cast<int>(w.size()), w.data());
   };
   auto applied = archive::apply(target->dir, tar, aopts);
+  tar = nullptr; // joins a read-ahead worker: the chain is read from one thread at a time
   chain->close();
   if (!applied)
     return std::move(applied).error().wrap("walking differ: layer " + desc.digest + " onto " +

@@ -14,9 +14,10 @@ Result<std::int64_t> non_negative(const json::object& section, const char* key) 
   return v->as_int64();
 }
 
-bool flag(const json::object& section, const char* key) {
+// The host has checked the type against the defaults; a missing key keeps `fallback`.
+bool flag(const json::object& section, const char* key, bool fallback = false) {
   const auto* v = section.if_contains(key);
-  return v && v->is_bool() && v->as_bool();
+  return v && v->is_bool() ? v->as_bool() : fallback;
 }
 
 } // namespace
@@ -33,6 +34,17 @@ Result<Config> decode(const json::object& section) {
       return invalid_argument("walking differ: xattr_errors = " + json::serialize(*v) +
                               ": must be \"warn\" or \"fail\"");
   }
+  if (const auto* v = section.if_contains("gzip_decoder")) {
+    const std::string_view decoder = v->is_string() ? std::string_view(v->as_string()) : "";
+    if (decoder == "isal")
+      c.gzip_decoder = archive::GzipDecoder::Isal;
+    else if (decoder == "zlib")
+      c.gzip_decoder = archive::GzipDecoder::Zlib;
+    else
+      return invalid_argument("walking differ: gzip_decoder = " + json::serialize(*v) +
+                              ": must be \"isal\" or \"zlib\"");
+  }
+  c.decompress_thread = flag(section, "decompress_thread", true);
   auto max_bytes = non_negative(section, "max_layer_bytes");
   if (!max_bytes)
     return std::move(max_bytes).error();

@@ -2,6 +2,7 @@
 // The walking differ's configuration, decoded once at init from its [plugins."..."] section.
 
 #include <strata/archive/apply.hpp>
+#include <strata/archive/compression.hpp>
 #include <strata/plugin/json.hpp>
 #include <strata/streamproc/processor.hpp>
 
@@ -24,6 +25,10 @@ xattr_errors = "warn"
 max_layer_bytes = 0
 # A stream processor idle this long is killed and the apply fails.
 processor_timeout_seconds = 300
+# gzip layers are inflated by "isal" (ISA-L's igzip, fast) or "zlib" (the plain decoder).
+gzip_decoder = "isal"
+# Decompress on a thread of its own, overlapping with the creation of the layer's files.
+decompress_thread = true
 # [stream_processors.<id>] accepts = [...], returns = "...", path = "/abs/bin", args = [], env = []
 [stream_processors]
 )";
@@ -34,6 +39,9 @@ struct Config {
   archive::XattrPolicy xattr_errors = archive::XattrPolicy::SkipWithWarning;
   std::uint64_t max_layer_bytes = 0;
   std::chrono::milliseconds processor_timeout = std::chrono::seconds(300);
+  /// As requested; archive::effective() says what this build really uses.
+  archive::GzipDecoder gzip_decoder = archive::GzipDecoder::Isal;
+  bool decompress_thread = true;
   std::vector<streamproc::ProcessorSpec> processors;
 };
 

@@ -37,6 +37,10 @@ public:
         unusable += (unusable.empty() ? "" : "; ") + st.error().message();
     }
     ic.meta().exports["content"] = "strata.content.v1." + stores->front().first;
+    // What applies really use: "zlib" also when "isal" was asked of a build without ISA-L.
+    ic.meta().exports["gzip_decoder"] =
+        std::string(strata::archive::to_string(strata::archive::effective(config->gzip_decoder)));
+    ic.meta().exports["decompress_thread"] = config->decompress_thread ? "true" : "false";
     if (!usable.empty())
       ic.meta().exports["stream_processors"] = usable;
     if (!unusable.empty())

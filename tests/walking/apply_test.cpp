@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -252,6 +253,102 @@ TEST_F(WalkingApply, ProcessorThatCannotRunLeavesTheMediaTypeNotImplemented) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::NotImplemented);
   EXPECT_NE(r.error().message().find("relative"), std::string::npos) << r.error().to_string();
+}
+
+TEST_F(WalkingApply, EveryGzipDecoderAndThreadSettingGivesTheSameLayer) {
+  spit(dir_ / "l7/etc/hostname", "strata\n");
+  spit(dir_ / "l7/big", std::string(3 << 20, 'b'));
+  for (int i = 0; i < 50; ++i)
+    spit(dir_ / ("l7/d/f" + std::to_string(i)), std::string(i * 1000, char('a' + i % 26)));
+  auto [tar, gz] = layer("l7");
+  const auto desc = ingest(gz, strata::media_type::layer_tar_gzip);
+  int n = 0;
+  for (auto decoder : {strata::archive::GzipDecoder::Isal, strata::archive::GzipDecoder::Zlib}) {
+    for (bool thread : {true, false}) {
+      SCOPED_TRACE(std::string(strata::archive::to_string(decoder)) +
+                   (thread ? " on its own thread" : " inline"));
+      strata::walking::Config config;
+      config.gzip_decoder = decoder;
+      config.decompress_thread = thread;
+      const auto target = dir_ / ("target" + std::to_string(n++));
+      stdfs::create_directory(target);
+      strata::ApplyOptions opts;
+      opts.diff_id = strata::digest::sha256_of(tar);
+      auto r = differ(config).apply(desc, {Mount{"bind", target.string(), "", {"rbind"}}}, opts);
+      ASSERT_TRUE(r) << r.error().to_string();
+      EXPECT_EQ(r->digest, opts.diff_id);
+      EXPECT_EQ(slurp(target / "big"), std::string(3 << 20, 'b'));
+      EXPECT_EQ(slurp(target / "d/f49"), std::string(49000, char('a' + 49 % 26)));
+    }
+  }
+}
+
+TEST_F(WalkingApply, CorruptGzipIsInvalidArgumentWithEitherDecoderAndThread) {
+  spit(dir_ / "l8/file", std::string(1 << 20, 'x') + "tail");
+  auto [tar, gz] = layer("l8");
+  std::string broken = gz;
+  broken[broken.size() - 6] ^= 0x10; // the trailer's CRC-32
+  for (const std::string& blob : {gz.substr(0, gz.size() / 2), broken}) {
+    const auto desc = ingest(blob, strata::media_type::layer_tar_gzip);
+    for (auto decoder : {strata::archive::GzipDecoder::Isal, strata::archive::GzipDecoder::Zlib}) {
+      for (bool thread : {true, false}) {
+        strata::walking::Config config;
+        config.gzip_decoder = decoder;
+        config.decompress_thread = thread;
+        const auto target = dir_ / "target";
+        stdfs::remove_all(target);
+        stdfs::create_directory(target);
+        auto r = differ(config).apply(desc, {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code(), Code::InvalidArgument) << r.error().to_string();
+        EXPECT_NE(r.error().message().find("corrupt gzip stream"), std::string::npos)
+            << r.error().to_string();
+      }
+    }
+  }
+}
+
+TEST_F(WalkingApply, ProcessorOutputIsInflatedOnTheThreadAndTheChainClosedAfter) {
+  // A processor that returns tar+gzip: the decompress thread reads the chain's pipe.
+  spit(dir_ / "l9/via/cat", "c");
+  auto [tar, gz] = layer("l9");
+  const std::string custom = "application/vnd.example.layer.v1.tar+gzip+custom";
+  strata::walking::Config config;
+  config.processors.push_back(strata::streamproc::ProcessorSpec{
+      "cat", {custom}, strata::media_type::layer_tar_gzip, "/bin/cat", {}, {}});
+  const auto target = dir_ / "target";
+  stdfs::create_directory(target);
+  strata::ApplyOptions opts;
+  opts.diff_id = strata::digest::sha256_of(tar);
+  auto r = differ(config).apply(ingest(gz, custom), {Mount{"bind", target.string(), "", {"rbind"}}},
+                                opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(slurp(target / "via/cat"), "c");
+}
+
+TEST_F(WalkingApply, ApplyThatFailsEarlyStopsTheDecompressThread) {
+  // The first entry is refused; 64 MiB of layer follow, which the worker must stop inflating.
+  const std::string tar = strata::testing::TarBuilder()
+                              .file("../escape", "x")
+                              .file("zeros", std::string(64 << 20, '\0'))
+                              .bytes();
+  const std::string gz = strata::testing::gzip(tar);
+  const std::string custom = "application/vnd.example.layer.v1.tar+gzip+custom";
+  strata::walking::Config config;
+  config.processors.push_back(strata::streamproc::ProcessorSpec{
+      "cat", {custom}, strata::media_type::layer_tar_gzip, "/bin/cat", {}, {}});
+  for (const auto& media_type : {std::string(strata::media_type::layer_tar_gzip), custom}) {
+    const auto target = dir_ / "target";
+    stdfs::remove_all(target);
+    stdfs::create_directory(target);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = differ(config).apply(ingest(gz, media_type),
+                                  {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument) << r.error().to_string();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+    EXPECT_FALSE(stdfs::exists(target / "zeros"));
+  }
 }
 
 } // namespace

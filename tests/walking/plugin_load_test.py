@@ -1,6 +1,7 @@
 """strata-differ-walking.so in a real stratad next to the content store: it initialises `ok`,
 names the store it uses, reports stream processors that cannot run (relative or missing
-binaries) in its exports at start, and refuses a bad value with the key in the reason.
+binaries) and its effective gzip decoder and decompress thread setting in its exports at start,
+and refuses a bad value with the key in the reason.
 """
 
 import json
@@ -49,6 +50,25 @@ class WalkingPluginLoadTest(unittest.TestCase):
         self.assertEqual(r["exports"]["stream_processors"], "gunzip")
         self.assertIn("relative", r["exports"]["stream_processors_unavailable"])
         self.assertIn("absolute", r["exports"]["stream_processors_unavailable"])
+        # The defaults: ISA-L when the build has it (scripts/setup.sh installs libisal-dev),
+        # otherwise the zlib it falls back to; threaded.
+        expected = "isal" if os.environ.get("ISAL_BUILT_IN") == "1" else "zlib"
+        self.assertEqual(r["exports"]["gzip_decoder"], expected)
+        self.assertEqual(r["exports"]["decompress_thread"], "true")
+
+    def test_plain_decoder_inline(self):
+        daemon = self.start(SECTION + 'gzip_decoder = "zlib"\ndecompress_thread = false\n')
+        r = walking_record(self, daemon)
+        self.assertEqual(r["status"], "ok", f"{r}\n{daemon.describe()}")
+        self.assertEqual(r["exports"]["gzip_decoder"], "zlib")
+        self.assertEqual(r["exports"]["decompress_thread"], "false")
+
+    def test_unknown_gzip_decoder_is_an_error_naming_key_and_values(self):
+        daemon = self.start(SECTION + 'gzip_decoder = "libdeflate"\n')
+        r = walking_record(self, daemon)
+        self.assertEqual(r["status"], "error", r)
+        self.assertIn("gzip_decoder", r["reason"])
+        self.assertIn('"isal" or "zlib"', r["reason"])
 
     def test_bad_value_is_an_error_naming_the_key(self):
         daemon = self.start(SECTION + 'xattr_errors = "sometimes"\n')

@@ -1,77 +1,45 @@
-// decompressing(): gzip (zlib, multi-member) and zstd as pull Sources, with a bomb guard.
+// decompressing(): gzip (ISA-L or zlib, multi-member) and zstd as pull Sources, with a bomb
+// guard. The ISA-L decoder is in gzip_isal.cpp.
 
-#include "strata/archive/compression.hpp"
+#include "decoder.hpp"
 
 #include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 namespace strata::archive {
 
+namespace detail {
+
+Result<AfterMember> after_gzip_member(Input& in) {
+  if (auto st = in.peek(3); !st)
+    return st.error();
+  if (in.available() == 0)
+    return AfterMember::End;
+  if (detect_compression(in.view()) == Compression::Gzip)
+    return AfterMember::NextMember;
+  return invalid_argument("corrupt gzip stream: " + std::to_string(in.available()) +
+                          "+ bytes of trailing garbage after the last member");
+}
+
+} // namespace detail
+
 namespace {
 
-constexpr std::size_t input_chunk = 128 * 1024;
+using detail::Decoder;
+using detail::Input;
 
-// Buffers the compressed input so the codec sees it in large chunks and detection can peek.
-struct Input {
-  contentio::Source source;
-  std::vector<std::byte> buf = std::vector<std::byte>(input_chunk);
-  std::size_t pos = 0, end = 0;
-  bool eof = false;
-
-  std::size_t available() const { return end - pos; }
-  // Refills when empty. Errors: the source's; DataLoss for an oversized count.
-  Status fill() {
-    if (available() > 0 || eof)
-      return {};
-    auto n = source(buf);
-    if (!n)
-      return std::move(n).error();
-    if (*n > buf.size())
-      return Error(Code::DataLoss, "compressed source returned " + std::to_string(*n) +
-                                       " bytes for a buffer of " + std::to_string(buf.size()));
-    pos = 0;
-    end = *n;
-    eof = *n == 0;
-    return {};
-  }
-  // Makes sure at least `n` bytes are buffered unless the input ends first.
-  Status peek(std::size_t n) {
-    while (available() < n && !eof) {
-      if (pos > 0) {
-        std::memmove(buf.data(), buf.data() + pos, available());
-        end -= pos;
-        pos = 0;
-      }
-      auto got = source(std::span(buf).subspan(end));
-      if (!got)
-        return std::move(got).error();
-      if (*got > buf.size() - end)
-        return Error(Code::DataLoss, "compressed source returned an oversized count");
-      eof = *got == 0;
-      end += *got;
-    }
-    return {};
-  }
-};
-
-class Decoder {
+class ZlibGzipDecoder final : public Decoder {
 public:
-  virtual ~Decoder() = default;
-  // Writes into `out`; 0 only at the clean end of the stream.
-  virtual Result<std::size_t> read(Input& in, std::span<std::byte> out) = 0;
-};
-
-class GzipDecoder final : public Decoder {
-public:
-  GzipDecoder() {
+  ZlibGzipDecoder() {
     std::memset(&z_, 0, sizeof z_);
     ok_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;
   }
-  ~GzipDecoder() override { inflateEnd(&z_); }
+  ~ZlibGzipDecoder() override { inflateEnd(&z_); }
 
   Result<std::size_t> read(Input& in, std::span<std::byte> out) override {
     if (!ok_)
@@ -86,23 +54,19 @@ public:
       z_.next_in = reinterpret_cast<Bytef*>(in.buf.data() + in.pos);
       z_.avail_in = static_cast<uInt>(in.available());
       z_.next_out = reinterpret_cast<Bytef*>(out.data());
-      z_.avail_out = static_cast<uInt>(out.size());
+      const std::size_t room = std::min<std::size_t>(out.size(), std::numeric_limits<uInt>::max());
+      z_.avail_out = static_cast<uInt>(room);
       int rc = inflate(&z_, Z_NO_FLUSH);
       in.pos = in.end - z_.avail_in;
-      std::size_t produced = out.size() - z_.avail_out;
+      std::size_t produced = room - z_.avail_out;
       if (rc == Z_STREAM_END) {
-        // Another member may follow (pigz and concatenated files); anything else is corrupt.
-        if (auto st = in.peek(3); !st)
-          return st.error();
-        if (in.available() == 0) {
+        auto next = detail::after_gzip_member(in);
+        if (!next)
+          return std::move(next).error();
+        if (*next == detail::AfterMember::End)
           done_ = true;
-        } else if (detect_compression(std::span(in.buf).subspan(in.pos, in.available())) ==
-                   Compression::Gzip) {
+        else
           inflateReset(&z_);
-        } else {
-          return invalid_argument("corrupt gzip stream: " + std::to_string(in.available()) +
-                                  "+ bytes of trailing garbage after the last member");
-        }
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
         return invalid_argument(std::string("corrupt gzip stream: ") +
                                 (z_.msg ? z_.msg : "inflate failed"));
@@ -168,6 +132,7 @@ struct State {
   Input in;
   std::optional<Compression> codec;
   std::unique_ptr<Decoder> decoder;
+  GzipDecoder gzip = GzipDecoder::Isal;
   std::uint64_t max_output = 0;
   std::uint64_t produced = 0;
   std::optional<Error> failed;
@@ -185,11 +150,14 @@ Result<std::size_t> pull(State& s, std::span<std::byte> buf) {
     if (!s.codec) {
       if (auto st = s.in.peek(4); !st)
         return fail(st.error());
-      s.codec = detect_compression(std::span(s.in.buf).subspan(s.in.pos, s.in.available()));
+      s.codec = detect_compression(s.in.view());
     }
     switch (*s.codec) {
     case Compression::Gzip:
-      s.decoder = std::make_unique<GzipDecoder>();
+      if (s.gzip == GzipDecoder::Isal)
+        s.decoder = detail::make_isal_gzip_decoder();
+      if (!s.decoder)
+        s.decoder = detail::make_zlib_gzip_decoder();
       break;
     case Compression::Zstd:
       s.decoder = std::make_unique<ZstdDecoder>();
@@ -214,12 +182,33 @@ Result<std::size_t> pull(State& s, std::span<std::byte> buf) {
 
 } // namespace
 
+namespace detail {
+
+std::unique_ptr<Decoder> make_zlib_gzip_decoder() {
+  return std::make_unique<ZlibGzipDecoder>();
+}
+
+} // namespace detail
+
+std::string_view to_string(GzipDecoder d) noexcept {
+  return d == GzipDecoder::Isal ? "isal" : "zlib";
+}
+
+bool isal_available() noexcept {
+  return detail::isal_built_in();
+}
+
+GzipDecoder effective(GzipDecoder requested) noexcept {
+  return requested == GzipDecoder::Isal && !isal_available() ? GzipDecoder::Zlib : requested;
+}
+
 contentio::Source decompressing(contentio::Source compressed, std::optional<Compression> codec,
-                                std::uint64_t max_output) {
+                                const DecompressOptions& options) {
   auto state = std::make_shared<State>();
   state->in.source = std::move(compressed);
   state->codec = codec;
-  state->max_output = max_output;
+  state->gzip = options.gzip;
+  state->max_output = options.max_output;
   return [state](std::span<std::byte> buf) -> Result<std::size_t> {
     try {
       return pull(*state, buf);

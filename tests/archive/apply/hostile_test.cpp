@@ -385,8 +385,8 @@ TEST_F(Hostile, CorruptZstd) {
 TEST_F(Hostile, DecompressionBombStopsAtTheOutputLimit) {
   std::string bomb = gzip(TarBuilder().file("zeros", std::string(64 << 20, '\0')).bytes());
   ASSERT_LT(bomb.size(), 1u << 20);
-  auto r = archive::apply(root_.string(),
-                          archive::decompressing(string_source(bomb), std::nullopt, 4 << 20));
+  auto r = archive::apply(root_.string(), archive::decompressing(string_source(bomb), std::nullopt,
+                                                                 {.max_output = 4 << 20}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::ResourceExhausted) << r.error().to_string();
 }
