@@ -86,7 +86,7 @@ Result<UniqueFd> Root::open_at(std::string_view rel, int flags, mode_t mode) con
   return fd;
 }
 
-Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode) const {
+Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode, const MadeDir& made) const {
   // Fast path: the directory usually exists already.
   UniqueFd fd(openat2_in_root(fd_.get(), std::string(rel), O_RDONLY | O_DIRECTORY, 0));
   if (fd)
@@ -113,9 +113,13 @@ Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode) const {
     if (!next && errno == ENOENT) {
       // mkdirat relative to the confined parent: `part` is a single component, so it cannot
       // escape; a dangling symlink named `part` makes mkdirat fail with EEXIST.
-      if (::mkdirat(parent.get(), part.c_str(), mode) != 0 && errno != EEXIST)
+      bool created = ::mkdirat(parent.get(), part.c_str(), mode) == 0;
+      if (!created && errno != EEXIST)
         return sys_error("cannot create directory \"" + prefix + "\" in " + path_, errno);
       next = UniqueFd(openat2_in_root(fd_.get(), prefix, O_RDONLY | O_DIRECTORY, 0));
+      if (next && created && made)
+        if (auto st = made(next.get(), prefix); !st)
+          return st.error();
     }
     if (!next) {
       if (errno == ENOTDIR || errno == ENOENT || errno == EEXIST)

@@ -107,9 +107,10 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   archive::ApplyOptions aopts;
   aopts.whiteouts = target->whiteouts;
   aopts.opaque_xattr = target->opaque_xattr;
-  // Straight into an upperdir, a hardlink may name a file of an earlier layer: archive copies
-  // it up from these (empty, and ignored, for a bind mount).
+  // Straight into an upperdir, a hardlink may name a file of an earlier layer and an entry a
+  // directory of one: archive copies them up from these (ignored for a bind mount).
   aopts.parents = target->lowerdirs;
+  aopts.parents_unknown = target->parents_unknown;
   aopts.no_same_owner = config_.no_same_owner;
   aopts.unsupported_xattrs = config_.xattr_errors;
   aopts.max_total_bytes = config_.max_layer_bytes;

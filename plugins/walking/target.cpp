@@ -55,6 +55,7 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
       t.lowerdirs.push_back(lower.substr(i, j - i));
       i = j + 1;
     }
+    t.parents_unknown = t.lowerdirs.empty();
   } else {
     return not_implemented("walking differ: mount type \"" + m.type +
                            "\" is not handled (bind and overlay are)");

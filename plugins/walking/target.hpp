@@ -17,6 +17,10 @@ struct ApplyTarget {
   std::string opaque_xattr = "trusted.overlay.opaque";
   /// Overlay only: the lowerdirs, nearest first.
   std::vector<std::string> lowerdirs;
+  /// Overlay only: the mount has an upperdir and no lowerdir, which no kernel would mount: the
+  /// caller (a parallel unpack) applies a layer before its parents exist. Entries that need the
+  /// parents fail with NotFound so that it applies the layer again onto them.
+  bool parents_unknown = false;
 };
 
 /// Errors: NotImplemented (no mount, several mounts, another type, an overlay without

@@ -187,24 +187,30 @@ class UnpackTest(unittest.TestCase):
         self.assertFalse(any(l["applied"] for l in again["layers"]), again)
         self.assertTrue(again["syncFs"])
 
-    def test_hardlink_to_a_file_of_an_earlier_layer_unpacks_sequentially(self):
+    def test_hardlink_to_a_file_of_an_earlier_layer(self):
         # Layer 1 is applied straight into its upperdir: "b" names a file only layer 0 holds,
         # which must be copied up from the lowerdir (the bug: "hardlink target ...: No such
-        # file or directory").
+        # file or directory"). In parallel the first apply has no lowerdir: it fails NotFound
+        # and the layer is applied again onto its committed parent.
         name = "strata.test/hardlinks:1"
         layout = os.path.join(self.workdir, "layout-hardlinks")
         write_layout(layout, name, [
-            [(tar_entry("data", tarfile.DIRTYPE, 0o755), None),
+            [(tar_entry("data", tarfile.DIRTYPE, 0o750, uid=1234, gid=5678), None),
              (tar_entry("data/a", mode=0o4750, uid=1234, gid=5678), b"from layer 0\n")],
             [(tar_entry("b", tarfile.LNKTYPE, link="data/a"), None),
              (tar_entry("lib/c", tarfile.LNKTYPE, link="data/a"), None)],
         ])
         self.strata("image", "import", layout)
-        result = self.stack.strata_json("image", "unpack", name, "--sequential")
-        self.assertFalse(result["parallel"])
-        self.assertTrue(all(l["applied"] for l in result["layers"]), result)
-        self.assert_no_active()
+        for args in (["--sequential"], []):
+            with self.subTest(args=args):
+                result = self.stack.strata_json("image", "unpack", name, *args)
+                self.assertEqual(result["parallel"], not args)
+                self.assertTrue(all(l["applied"] for l in result["layers"]), result)
+                self.assert_no_active()
+                self.assert_hardlinked_tree(name)
+                self.stack.remove_all_snapshots()
 
+    def assert_hardlinked_tree(self, name):
         self.strata("image", "mount", name, self.mnt)
         try:
             a, b, c = (os.lstat(os.path.join(self.mnt, p)) for p in ("data/a", "b", "lib/c"))
@@ -215,6 +221,9 @@ class UnpackTest(unittest.TestCase):
             self.assertEqual(a.st_ino, c.st_ino)
             self.assertEqual(b.st_nlink, 3)
             self.assertEqual((b.st_mode & 0o7777, b.st_uid, b.st_gid), (0o4750, 1234, 5678))
+            # "data" was copied up for the link: it keeps layer 0's owner and mode.
+            d = os.lstat(os.path.join(self.mnt, "data"))
+            self.assertEqual((d.st_mode & 0o7777, d.st_uid, d.st_gid), (0o750, 1234, 5678))
         finally:
             self.strata("image", "unmount", self.mnt)
 

@@ -30,6 +30,19 @@ TEST(ApplyTarget, OverlayAppliesIntoUpperdirWithOverlayWhiteouts) {
   EXPECT_EQ(t->whiteouts, strata::archive::WhiteoutMode::Overlay);
   EXPECT_EQ(t->opaque_xattr, "trusted.overlay.opaque");
   EXPECT_EQ(t->lowerdirs, (std::vector<std::string>{"/l/2", "/l/1"}));
+  EXPECT_FALSE(t->parents_unknown);
+}
+
+TEST(ApplyTarget, OverlayWithoutLowerdirMeansTheParentsAreUnknown) {
+  // A parallel unpack's parentless layer: the apply must not guess the lowers' directories.
+  auto t = apply_target({Mount{"overlay", "overlay", "", {"upperdir=/u/fs"}}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->dir, "/u/fs");
+  EXPECT_TRUE(t->lowerdirs.empty());
+  EXPECT_TRUE(t->parents_unknown);
+  auto bind = apply_target({Mount{"bind", "/d", "", {"rbind", "rw"}}});
+  ASSERT_TRUE(bind);
+  EXPECT_FALSE(bind->parents_unknown);
 }
 
 TEST(ApplyTarget, UserxattrOverlayUsesTheUserOpaqueXattr) {

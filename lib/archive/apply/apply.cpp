@@ -137,7 +137,7 @@ private:
     if (opts_.whiteouts == WhiteoutMode::Overlay) {
       if (under_non_directory(parent))
         return {};
-      auto dir = root_.make_dirs(parent, 0755);
+      auto dir = writer_.make_dirs(parent);
       if (!dir)
         return std::move(dir).error();
       if (auto st = fs::remove_all_at(dir->get(), name, target); !st)
@@ -163,7 +163,7 @@ private:
     if (opts_.whiteouts == WhiteoutMode::Overlay) {
       if (under_non_directory(parent))
         return {};
-      dir = root_.make_dirs(parent, 0755);
+      dir = writer_.make_dirs(parent);
       if (!dir)
         return std::move(dir).error();
       if (::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)

@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
 namespace strata::archive::detail {
@@ -218,11 +219,17 @@ struct Look {
   struct stat st {};
 };
 
+// What the path names: a file to copy up (its last component must not be a directory) or a
+// directory whose attributes are wanted (every component must be one).
+enum class Want { File, Directory };
+
 // Walks `comps` below the layer directory `layer` with O_NOFOLLOW, one component at a time.
-// `dirs[i]` receives this layer's open directory for ancestor i where none is set yet
-// (overlayfs takes a merged directory's attributes from the topmost layer holding it).
+// `dirs[i]` receives this layer's open directory for component i (an ancestor, or with
+// Want::Directory also the last) where none is set yet (overlayfs takes a merged directory's
+// attributes from the topmost layer holding it).
 Result<Look> look(int layer, const std::string& layer_name, const std::vector<std::string>& comps,
-                  const std::string& opaque_xattr, std::vector<fs::UniqueFd>* dirs) {
+                  const std::string& opaque_xattr, std::vector<fs::UniqueFd>* dirs,
+                  Want want = Want::File) {
   Look out;
   int cur = layer;
   for (std::size_t i = 0; i < comps.size(); ++i) {
@@ -238,7 +245,7 @@ Result<Look> look(int layer, const std::string& layer_name, const std::vector<st
       out.why = "a whiteout at \"" + at + "\" in " + layer_name;
       return out;
     }
-    if (i + 1 == comps.size()) {
+    if (i + 1 == comps.size() && want == Want::File) {
       if (S_ISDIR(st.st_mode))
         return invalid_argument("\"" + at + "\" is a directory in " + layer_name +
                                 ": directories cannot be hardlinked");
@@ -271,7 +278,10 @@ Result<Look> look(int layer, const std::string& layer_name, const std::vector<st
     out.held = std::move(next);
     cur = out.held.get();
   }
-  return out; // not reached: the last component returns above
+  // Want::Directory: every component is a directory of this layer.
+  out.seen = Seen::Here;
+  out.dir = cur;
+  return out;
 }
 
 // Removes what a failed copy-up made, deepest first, unless dismissed.
@@ -456,6 +466,69 @@ Result<fs::UniqueFd> CopyUp::target_dir(std::string_view rel) {
   }
   return not_found("not in the upperdir nor in any of its " + std::to_string(parents_.size()) +
                    " lower layers");
+}
+
+Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
+  if (opts_.whiteouts != WhiteoutMode::Overlay)
+    return root_.make_dirs(rel, 0755);
+  // Filled on the first directory made: for each component of rel, the directory of the
+  // topmost layer below the upperdir that shows it in the merged view (empty: none does).
+  std::optional<std::vector<fs::UniqueFd>> sources;
+  std::vector<std::string> comps;
+  bool upper_hides = false;
+  auto adopt = [&](int fd, std::string_view made) -> Status {
+    if (!sources) {
+      comps = components(rel);
+      auto found = merged_dirs(comps);
+      if (!found)
+        return std::move(found).error();
+      sources = std::move(found->dirs);
+      upper_hides = found->upper_hides;
+    }
+    const std::size_t i = components(made).size() - 1;
+    if (i >= sources->size() || !(*sources)[i]) {
+      if (opts_.parents_unknown && !upper_hides)
+        return not_found("directory \"" + std::string(made) +
+                         "\" is implied by the layer but not in it, and the layers below are "
+                         "unknown (an apply without parents): apply the layer onto its parent");
+      return {}; // in no layer below: a new directory, as the mkdir made it
+    }
+    struct stat st {};
+    const std::string shown = "directory \"" + std::string(made) + "\" of a lower layer";
+    if (::fstat((*sources)[i].get(), &st) != 0)
+      return fs::sys_error("cannot stat " + shown, errno);
+    // Owner, xattrs and mode, as overlayfs copies a lower directory up before creating in it.
+    // Not the times: creating the entries below moves them anyway, in overlayfs too.
+    return copy_attrs(Node{(*sources)[i].get(), -1, {}}, Node{fd, -1, {}}, st, shown, opts_, true,
+                      false);
+  };
+  return root_.make_dirs(rel, 0755, adopt);
+}
+
+Result<CopyUp::MergedDirs> CopyUp::merged_dirs(const std::vector<std::string>& comps) {
+  MergedDirs out;
+  out.dirs.resize(comps.size());
+  // An opaque directory of the upperdir on the path hides every lower layer below it.
+  auto up = look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr, Want::Directory);
+  if (!up)
+    return std::move(up).error();
+  if (up->opaque || up->seen == Seen::Hidden) {
+    out.upper_hides = true;
+    return out;
+  }
+  if (opts_.parents_unknown || opts_.parents.empty())
+    return out;
+  if (auto st = open_parents(); !st)
+    return st.error();
+  for (auto& parent : parents_) {
+    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr,
+                  &out.dirs, Want::Directory);
+    if (!l)
+      return std::move(l).error();
+    if (l->seen == Seen::Hidden || l->opaque)
+      break; // deeper layers are hidden from here down (what was found above still counts)
+  }
+  return out;
 }
 
 } // namespace strata::archive::detail

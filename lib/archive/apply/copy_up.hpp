@@ -1,5 +1,6 @@
 #pragma once
-// CopyUp: hardlink targets that live in an overlay lower layer, copied up into the upperdir.
+// CopyUp: hardlink targets that live in an overlay lower layer, copied up into the upperdir,
+// and the attributes of the lower directories an entry is created in.
 //
 // Why this exists: in Overlay mode a layer is applied straight into an upperdir, but the layer
 // was made against the merged view, so one of its hardlinks may name a file that only an
@@ -45,7 +46,24 @@ public:
   /// are removed.
   Result<fs::UniqueFd> target_dir(std::string_view rel);
 
+  /// The directory `rel` of the root, made with root.make_dirs(). In Overlay mode each
+  /// directory it creates takes owner, xattrs and mode from the directory at the same path in
+  /// the merged view of the parents (as overlayfs copies a lower directory up before creating
+  /// in it), or stays a new 0755 directory when no parent shows one. With
+  /// opts.parents_unknown nothing below is known: creating a directory that an opaque
+  /// directory of the root does not cover fails with NotFound, and the caller applies the
+  /// layer again onto its parents. Errors: those of fs::Root::make_dirs; NotFound as said;
+  /// errors by errno reading a parent or setting attributes (xattrs follow the apply's policy).
+  Result<fs::UniqueFd> make_dirs(std::string_view rel);
+
 private:
+  struct MergedDirs {
+    /// Per component: the topmost parent layer's directory at that path, if any shows it.
+    std::vector<fs::UniqueFd> dirs;
+    /// The root hides the parents on this path (an opaque directory, a whiteout).
+    bool upper_hides = false;
+  };
+  Result<MergedDirs> merged_dirs(const std::vector<std::string>& comps);
   Status open_parents();
 
   const fs::Root& root_;

@@ -49,7 +49,7 @@ Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& r
   // walk through it), drops the cache below.
   if (!parent_ || parent_rel != parent_rel_) {
     forget_parent();
-    auto dir = root_.make_dirs(parent_rel, 0755);
+    auto dir = copy_up_.make_dirs(parent_rel);
     if (!dir)
       return std::move(dir).error();
     parent_ = std::move(*dir);

@@ -34,6 +34,9 @@ public:
   /// Drops the cached parent directory; callers that change the tree other than through write()
   /// (whiteouts) call it first.
   void forget_parent() noexcept;
+  /// The directory `rel`, missing components made as CopyUp::make_dirs() makes them (in Overlay
+  /// mode with the attributes of the parents' directories). Errors: CopyUp::make_dirs()'s.
+  Result<fs::UniqueFd> make_dirs(std::string_view rel) { return copy_up_.make_dirs(rel); }
 
 private:
   Status write_at(TarReader& tar, archive_entry* e, const std::string& rel, int parent,

@@ -342,5 +342,98 @@ TEST_F(CopyUp, SymlinkInTheUpperdirOnTheTargetsPathIsNotFollowedIntoALower) {
   EXPECT_FALSE(stdfs::exists(root_ / "h"));
 }
 
+// Directories an archive implies without holding them (umoci writes no entries for the unchanged
+// parents of a changed file): the upperdir gets the merged lowers' directory, as overlayfs copies
+// it up before creating in it, not a fresh 0755 root-owned one that would hide the lower's.
+TEST_F(CopyUp, ImpliedDirectoriesTakeOwnerModeAndXattrsFromTheMergedLowers) {
+  stdfs::create_directories(lower(0) / "p");
+  ::chown((lower(0) / "p").c_str(), 11, 12);
+  ::chmod((lower(0) / "p").c_str(), 0750);
+  ASSERT_EQ(::setxattr((lower(0) / "p").c_str(), "user.dir", "near", 4, 0), 0);
+  ASSERT_EQ(::setxattr((lower(0) / "p").c_str(), "trusted.overlay.origin", "o", 1, 0), 0);
+  stdfs::create_directories(lower(1) / "p/q");
+  ::chmod((lower(1) / "p").c_str(), 0777); // hidden by lower 0's p
+  ::chown((lower(1) / "p/q").c_str(), 13, 14);
+  ::chmod((lower(1) / "p/q").c_str(), 0700);
+  stdfs::create_directories(lower(1) / "r");
+  ::chmod((lower(1) / "r").c_str(), 0711);
+  seal();
+  ASSERT_TRUE(
+      expect_ok(TarBuilder().file("p/q/f", "new").file("r/.wh.gone", "").bytes(),
+                overlay({lower(0), lower(1)}))
+          .ok);
+  auto p = lstat_of(root_ / "p"), q = lstat_of(root_ / "p/q"), r = lstat_of(root_ / "r");
+  EXPECT_EQ(p.st_mode & 07777, 0750u);
+  EXPECT_EQ(p.st_uid, 11u);
+  EXPECT_EQ(p.st_gid, 12u);
+  EXPECT_EQ(xattr(root_ / "p", "user.dir"), "near");
+  EXPECT_EQ(xattr(root_ / "p", "trusted.overlay.origin"), "<none>");
+  EXPECT_EQ(q.st_mode & 07777, 0700u);
+  EXPECT_EQ(q.st_uid, 13u);
+  EXPECT_EQ(q.st_gid, 14u);
+  EXPECT_EQ(r.st_mode & 07777, 0711u) << "a whiteout's directory is implied too";
+  EXPECT_EQ(read_file(root_ / "p/q/f"), "new");
+}
+
+TEST_F(CopyUp, ImpliedDirectoriesNoLowerShowsAreNew0755Directories) {
+  whiteout(lower(0) / "gone");
+  stdfs::create_directories(lower(1) / "gone");
+  stdfs::create_directories(lower(0) / "o");
+  ::chmod((lower(0) / "o").c_str(), 0711);
+  ASSERT_EQ(::setxattr((lower(0) / "o").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
+  stdfs::create_directories(lower(1) / "o/s");
+  stdfs::create_directories(lower(1) / "u/v");
+  stdfs::create_directories(root_ / "u");
+  ::chmod((lower(1) / "u/v").c_str(), 0700);
+  ::chmod((lower(1) / "gone").c_str(), 0700);
+  ::chmod((lower(1) / "o/s").c_str(), 0700);
+  seal();
+  ASSERT_TRUE(expect_ok(TarBuilder()
+                            .file("gone/f", "")
+                            .file("o/s/f", "")
+                            .file("new/f", "")
+                            .dir("u", 0755)
+                            .file("u/.wh..wh..opq", "")
+                            .file("u/v/f", "")
+                            .bytes(),
+                        overlay({lower(0), lower(1)}))
+                  .ok);
+  for (const char* d : {"gone", "o/s", "new", "u/v"}) {
+    SCOPED_TRACE(d);
+    auto st = lstat_of(root_ / d);
+    EXPECT_EQ(st.st_mode & 07777, 0755u) << describe_tree(root_);
+    EXPECT_EQ(st.st_uid, 0u);
+  }
+  EXPECT_EQ(lstat_of(root_ / "o").st_mode & 07777, 0711u) << "the opaque lower's own o counts";
+}
+
+TEST_F(CopyUp, ImpliedDirectoryWithParentsUnknownIsNotFound) {
+  auto unknown = overlay({});
+  unknown.parents_unknown = true;
+  for (const auto& tar : {TarBuilder().file("a/f", "").bytes(),
+                          TarBuilder().file("w/.wh.x", "").bytes(),
+                          TarBuilder().dir("d").file("d/e/f", "").bytes()}) {
+    stdfs::remove_all(root_);
+    stdfs::create_directory(root_);
+    auto msg = expect_error(tar, Code::NotFound, unknown);
+    EXPECT_NE(msg.find("apply the layer onto its parent"), std::string::npos) << msg;
+  }
+  // What the archive holds itself, and what an opaque directory of its own covers, needs no
+  // parents.
+  stdfs::remove_all(root_);
+  stdfs::create_directory(root_);
+  ASSERT_TRUE(expect_ok(TarBuilder()
+                            .dir("a", 0700)
+                            .file("a/f", "")
+                            .dir("o")
+                            .file("o/.wh..wh..opq", "")
+                            .file("o/s/f", "")
+                            .bytes(),
+                        unknown)
+                  .ok);
+  EXPECT_EQ(lstat_of(root_ / "a").st_mode & 07777, 0700u);
+  EXPECT_EQ(lstat_of(root_ / "o/s").st_mode & 07777, 0755u);
+}
+
 } // namespace
 } // namespace strata::testing

@@ -39,8 +39,17 @@ struct ApplyOptions {
   /// overlayfs' own, times), and the link is made to the copy. The lookup merges like overlayfs:
   /// a whiteout on the path (in root or a parent) means the target is gone, an opaque directory
   /// (`opaque_xattr` "y") hides deeper parents, and symlinks in a parent are never followed.
+  /// A directory the archive implies without holding it (umoci, for one, writes no entries for
+  /// the unchanged parents of a changed file) is created in root with the owner, xattrs and mode
+  /// of the merged parents' directory at that path, or 0755 when none has one.
   /// Ignored in Remove mode, where root already is the merged view.
   std::vector<std::string> parents;
+  /// Overlay mode only: the layers below root are not known yet (a layer applied without its
+  /// parents, to be committed onto them later). A directory the archive implies without holding
+  /// it (a parent of an entry or a whiteout) could be a lower layer's, whose owner and mode the
+  /// upperdir must copy: that apply fails with NotFound, as does a hardlink to a file the
+  /// archive does not hold, so that the caller applies the layer again onto its parents.
+  bool parents_unknown = false;
   /// Like `tar --no-same-owner`: files belong to the caller instead of the archive's uid/gid.
   bool no_same_owner = false;
   XattrPolicy unsupported_xattrs = XattrPolicy::SkipWithWarning;

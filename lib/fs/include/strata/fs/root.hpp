@@ -8,6 +8,7 @@
 
 #include <strata/plugin/error.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -39,10 +40,15 @@ public:
   /// refuse a symlink as the last component. Errors by errno (sys_error), naming root and rel.
   Result<UniqueFd> open_at(std::string_view rel, int flags, mode_t mode = 0) const;
 
-  /// The directory `rel`, with missing components created with `mode` (owned by the caller).
+  /// Called for each directory make_dirs() created, parents first: its open fd and its path
+  /// relative to the root. An error stops make_dirs() with that error.
+  using MadeDir = std::function<Status(int fd, std::string_view rel)>;
+
+  /// The directory `rel`, with missing components created with `mode` (owned by the caller),
+  /// each passed to `made` (when set) before anything is created below it.
   /// Errors: InvalidArgument when a component exists and is not a directory (or a symlink that
-  /// resolves to one inside the root); others by errno.
-  Result<UniqueFd> make_dirs(std::string_view rel, mode_t mode) const;
+  /// resolves to one inside the root); `made`'s errors; others by errno.
+  Result<UniqueFd> make_dirs(std::string_view rel, mode_t mode, const MadeDir& made = {}) const;
 
 private:
   Root(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
