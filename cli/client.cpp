@@ -162,14 +162,14 @@ Result<json::value> Client::upload(http::verb method, std::string_view path,
     if (!n)
       return std::move(n).error();
     if (*n > buf.size())
-      return Error(Code::DataLoss,
-                   fmt::format("the upload source returned {} bytes for a buffer of {}", *n,
-                               buf.size()));
+      return Error(
+          Code::DataLoss,
+          fmt::format("the upload source returned {} bytes for a buffer of {}", *n, buf.size()));
     if (*n == 0)
       break;
     if (size && sent + *n > *size)
-      return failed_precondition(fmt::format(
-          "the data grew while it was sent: more than the {} bytes announced", *size));
+      return failed_precondition(
+          fmt::format("the data grew while it was sent: more than the {} bytes announced", *size));
     auto bytes = asio::buffer(buf.data(), *n);
     if (size)
       asio::write(*socket, bytes, ec);
@@ -188,14 +188,24 @@ Result<json::value> Client::upload(http::verb method, std::string_view path,
 }
 
 Status Client::download(std::string_view path, const contentio::Sink& sink) const {
+  return download(http::verb::get, path, nullptr, sink);
+}
+
+Status Client::download(http::verb method, std::string_view path, const json::value* body,
+                        const contentio::Sink& sink) const {
   asio::io_context io;
   auto socket = connect(io);
   if (!socket)
     return std::move(socket).error();
 
-  http::request<http::empty_body> req{http::verb::get, path, 11};
+  http::request<http::string_body> req{method, path, 11};
   set_common_fields(req);
-  req.set(http::field::accept, "application/octet-stream, application/json");
+  req.set(http::field::accept, "application/octet-stream, application/x-ndjson, application/json");
+  if (body) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = json::serialize(*body);
+  }
+  req.prepare_payload();
   boost::system::error_code ec;
   http::write(*socket, req, ec);
 
@@ -205,8 +215,8 @@ Status Client::download(std::string_view path, const contentio::Sink& sink) cons
   if (!ec)
     http::read_header(*socket, buffer, parser, ec);
   if (ec)
-    return unavailable(fmt::format("lost the connection to stratad at {} during GET {}: {}",
-                                   socket_path_, path, ec.message()));
+    return unavailable(fmt::format("lost the connection to stratad at {} during {} {}: {}",
+                                   socket_path_, http::to_string(method), path, ec.message()));
   int status = parser.get().result_int();
   if (status < 200 || status > 299) {
     http::response_parser<http::string_body> rest(std::move(parser));
@@ -221,7 +231,8 @@ Status Client::download(std::string_view path, const contentio::Sink& sink) cons
     auto& b = parser.get().body();
     b.data = buf.data();
     b.size = buf.size();
-    http::read(*socket, buffer, parser, ec);
+    // read_some: a body that trickles (progress lines) reaches the sink as it comes.
+    http::read_some(*socket, buffer, parser, ec);
     if (ec == http::error::need_buffer)
       ec = {};
     const std::size_t n = buf.size() - parser.get().body().size;
@@ -232,9 +243,9 @@ Status Client::download(std::string_view path, const contentio::Sink& sink) cons
     }
     if (ec)
       return Error(Code::DataLoss,
-                   fmt::format("GET {}: the body ended incomplete after {} bytes ({}); stratad "
+                   fmt::format("{} {}: the body ended incomplete after {} bytes ({}); stratad "
                                "cut it off, see its log",
-                               path, received, ec.message()));
+                               http::to_string(method), path, received, ec.message()));
   }
   return {};
 }

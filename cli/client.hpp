@@ -50,6 +50,10 @@ public:
   /// request() for the answer; DataLoss when the body ends before it is complete (the server
   /// cut it off); the sink's errors.
   Status download(std::string_view path, const contentio::Sink& sink) const;
+  /// download() with any method and, unless null, a JSON request body; the sink sees the body
+  /// as it arrives, so a body written over time (progress lines) is read over time.
+  Status download(http::verb method, std::string_view path, const json::value* body,
+                  const contentio::Sink& sink) const;
 
   const std::string& address() const noexcept { return socket_path_; }
 

@@ -49,9 +49,12 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
 /// `strata diff`: `apply` and `compare` through stratad's diff service or one differ.
 void add_diff_command(CLI::App& app, const Globals& globals, Outcome& outcome);
 
-/// `strata image` (alias `images`): `import`, `ls`, `inspect`, `rm` through stratad's images
-/// service.
+/// `strata image` (alias `images`): `import`, `ls`, `inspect`, `rm`, `unpack` through stratad's
+/// images service, and `mount`, `unmount` in this process.
 void add_image_command(CLI::App& app, const Globals& globals, Outcome& outcome);
+
+/// `unpack`, `mount` and `unmount`, added under `image`.
+void add_image_unpack_commands(CLI::App& image, const Globals& globals, Outcome& outcome);
 
 /// `strata snapshots` (alias `snapshot`) [--snapshotter NAME]: `prepare`, `view`, `commit`,
 /// `mounts`, `rm`, `stat`, `ls`, `usage`, `label`, `tree`, `cleanup` through stratad, and `mount`,

@@ -133,13 +133,15 @@ int run_rm(const Globals& globals, const std::vector<std::string>& names) {
 
 void add_image_command(CLI::App& app, const Globals& globals, Outcome& outcome) {
   auto* image = app.add_subcommand("image", "Images of stratad's images service: import, ls, "
-                                            "inspect, rm");
+                                            "inspect, rm, unpack, mount, unmount");
   image->alias("images");
   image->require_subcommand(1);
   image->footer("Examples:\n"
                 "  strata image import ./alpine-oci/ --name docker.io/library/alpine:3.19\n"
                 "  strata image import alpine.tar --platform linux/arm64/v8\n"
                 "  strata image ls\n"
+                "  strata image unpack docker.io/library/alpine:3.19 --snapshotter overlayfs\n"
+                "  strata image mount docker.io/library/alpine:3.19 /mnt/alpine\n"
                 "  strata image rm docker.io/library/alpine:3.19");
 
   auto im = std::make_shared<ImportArgs>();
@@ -193,6 +195,8 @@ auto* rm = image->add_subcommand(
 rm->alias("remove");
 rm->add_option("NAME", *rm_names, "names of the images to remove")->required();
 rm->callback([&globals, &outcome, rm_names] { outcome.exit_code = run_rm(globals, *rm_names); });
+
+add_image_unpack_commands(*image, globals, outcome);
 } // namespace strata::cli
 
 } // namespace strata::cli

@@ -13,9 +13,12 @@ Response Response::error(const Error& error) {
   return Response::error(error, http_status(error.code()));
 }
 
+json::value Response::error_body(const Error& error) {
+  return json::object{{"code", to_string(error.code())}, {"message", error.message()}};
+}
+
 Response Response::error(const Error& error, int status) {
-  return json(json::object{{"code", to_string(error.code())}, {"message", error.message()}},
-              status);
+  return json(error_body(error), status);
 }
 
 Response Response::from(Result<json::value> result, int status) {

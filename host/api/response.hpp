@@ -17,6 +17,8 @@ struct Response {
   static Response json(json::value body, int status = 200);
   /// {"code": "NotFound", "message": "..."} with the status that fits the code.
   static Response error(const Error& error);
+  /// The JSON an error is answered with: {"code": "NotFound", "message": "..."}.
+  static json::value error_body(const Error& error);
   /// Like error(e) with a status chosen by the caller (e.g. 413 for a body over the limit).
   static Response error(const Error& error, int status);
   /// The value of `result` with `status`, or its error.
@@ -26,12 +28,11 @@ struct Response {
   /// A body pulled from `source` while it is sent (see BodyStream); only routes registered with
   /// Streaming::download may return one.
   static Response streamed(contentio::Source source, std::optional<std::uint64_t> size,
-                           std::string content_type = "application/octet-stream",
-                           int status = 200);
+                           std::string content_type = "application/octet-stream", int status = 200);
 
   int status = 200;
-  json::value body;                    ///< serialised when raw_body is not set
-  std::optional<std::string> raw_body; ///< sent as is with content_type
+  json::value body;                      ///< serialised when raw_body is not set
+  std::optional<std::string> raw_body;   ///< sent as is with content_type
   std::optional<BodyStream> body_stream; ///< sent as produced, with content_type
   std::string content_type = "application/json";
   /// Headers beyond Content-Type and Content-Length, e.g. {"Allow", "GET, POST"}.

@@ -1,4 +1,5 @@
 #include "daemon/image_routes.hpp"
+#include "daemon/unpack_route.hpp"
 #include "daemon/walk_response.hpp"
 
 #include <strata/plugin/types.hpp>
@@ -114,6 +115,8 @@ void add_image_routes(api::Router& router, ImageServiceLookup images) {
                  return json::value_from(*image);
                }());
              }));
+  router.add(verb::post, "/v1/images/{name}/unpack", unpack_route(images),
+             api::Streaming{.download = true, .long_running = true});
   router.add(verb::delete_, "/v1/images/{name}",
              with_images(images, [](ImageService& s, const Request& req) {
                if (auto st = s.remove(std::string(req.param("name"))); !st)

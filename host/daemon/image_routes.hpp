@@ -27,6 +27,11 @@ ImageServiceLookup image_service_of(const PluginSet& plugins);
 ///   GET    /v1/images         [Image]; `filter` (repeatable): name==N, labels.K==V, labels.K
 ///   GET    /v1/images/{name}  Image (the name percent-encoded as one segment)
 ///   DELETE /v1/images/{name}  204; the blobs stay in the content store
+///   POST   /v1/images/{name}/unpack {"snapshotter"? (default "overlayfs"), "parallel"? true,
+///                             "syncFs"? false, "progress"? false} -> UnpackResult. With
+///                             "progress": true the answer is 200 application/x-ndjson, one
+///                             {"progress": UnpackProgress} line per step and a last line
+///                             {"result": UnpackResult} or {"error": {"code", "message"}}.
 /// Errors are the service's: 400 InvalidArgument (bad layout or request, naming the blob and
 /// file), 404 NotFound (no such path, image or platform), 503 Unavailable.
 void add_image_routes(api::Router& router, ImageServiceLookup images);

@@ -18,6 +18,13 @@ Result<std::shared_ptr<Instance>> HostInitContext::get(const std::string& uri) c
   return lookup_.by_uri(uri);
 }
 
+Result<Meta> HostInitContext::dependency_meta(const std::string& uri) const {
+  if (!allowed_.count(uri))
+    return not_found(uri_ + " asked for the Meta of " + uri +
+                     ", which is not among its requires; add it to the plugin's requires_list");
+  return lookup_.meta_by_uri(uri);
+}
+
 Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
 HostInitContext::get_by_type(const std::string& type) const {
   std::vector<std::pair<std::string, std::shared_ptr<Instance>>> out;

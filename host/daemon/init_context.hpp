@@ -16,6 +16,8 @@ struct DependencyLookup {
   std::function<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>(
       const std::string& type)>
       by_type;
+  /// Meta of `uri` as its init filled it in, or an error saying why there is none.
+  std::function<Result<Meta>(const std::string& uri)> meta_by_uri;
 };
 
 class HostInitContext final : public InitContext {
@@ -33,6 +35,7 @@ public:
   Result<std::shared_ptr<Instance>> get(const std::string& uri) const override;
   Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
   get_by_type(const std::string& type) const override;
+  Result<Meta> dependency_meta(const std::string& uri) const override;
 
 private:
   std::string uri_, root_, state_;

@@ -152,8 +152,8 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
     if (d && d->record.status == PluginStatus::Skip) {
       skip(fmt::format("dependency {} was skipped (root cause: {})", dep, root), root);
     } else {
-      fail(Code::FailedPrecondition, fmt::format("dependency {} failed (root cause: {})", dep, root),
-           root);
+      fail(Code::FailedPrecondition,
+           fmt::format("dependency {} failed (root cause: {})", dep, root), root);
     }
     return finish();
   }
@@ -182,6 +182,12 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
                                  d->record.reason + ")");
     return d->instance;
   };
+  lookup.meta_by_uri = [lookup_instance = lookup.by_uri,
+                        this](const std::string& u) -> Result<Meta> {
+    if (auto inst = lookup_instance(u); !inst)
+      return std::move(inst).error();
+    return slot(u)->record.meta;
+  };
   lookup.by_type = [this](const std::string& type) {
     std::vector<std::pair<std::string, std::shared_ptr<Instance>>> out;
     for (const auto& d : slots_)
@@ -189,7 +195,8 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
         out.emplace_back(d.record.id, d.instance);
     return out;
   };
-  auto ic = std::make_shared<HostInitContext>(uri, root, state, std::move(config), std::move(props),
+  auto ic = std::make_shared<HostInitContext>(
+      uri, root, state, std::move(config), std::move(props),
       std::set<std::string>(node.dependencies.begin(), node.dependencies.end()), std::move(lookup));
 
   spdlog::debug("initialising plugin {}", uri);

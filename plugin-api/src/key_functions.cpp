@@ -15,6 +15,9 @@ Status Instance::close() {
   return {};
 }
 InitContext::~InitContext() = default;
+Result<Meta> InitContext::dependency_meta(const std::string& uri) const {
+  return not_implemented("this init context does not provide the Meta of " + uri);
+}
 Registrar::~Registrar() = default;
 Snapshotter::~Snapshotter() = default;
 Status Snapshotter::cleanup() {
@@ -27,8 +30,8 @@ ReaderAt::~ReaderAt() = default;
 ContentWriter::~ContentWriter() = default;
 ContentStore::~ContentStore() = default;
 ImageService::~ImageService() = default;
-Result<std::string> ImageService::unpack(const std::string& name, const UnpackOptions&) {
-  return not_implemented("this images service cannot unpack image \"" + name + "\" yet");
+Result<UnpackResult> ImageService::unpack(const std::string& name, const UnpackOptions&) {
+  return not_implemented("this images service cannot unpack image \"" + name + "\"");
 }
 
 } // namespace strata

@@ -1,5 +1,7 @@
 #include "plan.hpp"
 
+#include "chain.hpp"
+
 #include <strata/digest/sha256.hpp>
 
 #include <optional>
@@ -364,8 +366,10 @@ private:
     plan_.metadata.emplace(config->digest, std::make_pair(*config, **config_bytes));
     for (const auto& l : layers)
       plan_.layers.emplace(l.digest, l);
-    out = ImageManifest{std::move(platform), d, std::move(*config), std::move(layers),
-                        std::move(*ids)};
+    auto chain = chain_ids(*ids);
+    out = ImageManifest{std::move(platform), d,
+                        std::move(*config),  std::move(layers),
+                        std::move(*ids),     std::move(chain)};
     return true;
   }
 

@@ -1,10 +1,15 @@
 // strata.service.v1.images: the plugin glue around ImagesService (service.hpp). It finds the
-// content store among its dependencies and keeps its records under its own root.
+// content store, the snapshotters and the diff service among its dependencies and keeps its
+// records under its own root. Snapshotters and the diff service are optional: without them the
+// service imports and lists images, and unpack says what is missing.
 
 #include "service.hpp"
 
 #include <strata/fs/posix.hpp>
 #include <strata/plugin/sdk.hpp>
+
+#include <algorithm>
+#include <cstdio>
 
 namespace {
 
@@ -14,7 +19,7 @@ public:
       .type = strata::plugin_type::service,
       .id = "images",
       .version = "0.1.0",
-      .requires_list = {"strata.content.v1.*"},
+      .requires_list = {"strata.content.v1.*", "strata.snapshotter.v1.*", "strata.service.v1.*"},
       .config = strata::images::default_config,
   };
 
@@ -41,7 +46,45 @@ public:
     exports["root"] = ic.root();
     exports["content"] = std::string(strata::plugin_type::content) + "." + stores->front().first;
     exports["max_manifest_bytes"] = std::to_string(config->max_manifest_bytes);
-    return std::make_shared<ImagesPlugin>(std::move(store), std::move(*records), *config);
+    auto unpack = unpack_environment(ic);
+    if (!unpack)
+      return std::move(unpack).error();
+    exports["snapshotters"] = std::to_string(unpack->snapshotters.size());
+    exports["sync_fs"] = config->sync_fs ? "true" : "false";
+    exports["max_parallel_layers"] = std::to_string(config->max_parallel_layers);
+    return std::make_shared<ImagesPlugin>(std::move(store), std::move(*records), *config,
+                                          std::move(*unpack));
+  }
+
+  // The snapshotters (with their rebase capability) and the diff service, after removing the
+  // active snapshots a crash left in the middle of an unpack: no unpack runs before init ends.
+  static strata::Result<strata::images::UnpackEnvironment>
+  unpack_environment(strata::InitContext& ic) {
+    strata::images::UnpackEnvironment env;
+    if (auto diff = ic.get_as<strata::Differ>("strata.service.v1.diff"))
+      env.differ = std::move(*diff);
+    auto snapshotters = ic.get_by_type(strata::plugin_type::snapshotter);
+    if (!snapshotters)
+      return env;
+    for (auto& [id, instance] : *snapshotters) {
+      auto sn = std::dynamic_pointer_cast<strata::Snapshotter>(instance);
+      if (!sn)
+        continue;
+      const std::string uri = std::string(strata::plugin_type::snapshotter) + "." + id;
+      auto meta = ic.dependency_meta(uri);
+      const auto& caps = meta ? meta->capabilities : std::vector<std::string>{};
+      bool rebase = std::find(caps.begin(), caps.end(), "rebase") != caps.end();
+      auto leftovers = strata::images::remove_unpack_leftovers(*sn);
+      if (!leftovers)
+        return std::move(leftovers).error().wrap("images service: cleaning up " + uri);
+      if (!leftovers->empty())
+        std::fprintf(stderr,
+                     "images service: removed %zu active snapshot(s) of %s left by an unpack "
+                     "that did not finish\n",
+                     leftovers->size(), uri.c_str());
+      env.snapshotters.emplace(id, strata::images::UnpackTarget{std::move(sn), rebase});
+    }
+    return env;
   }
 
   using ImagesService::ImagesService;

@@ -82,12 +82,28 @@ Result<Config> decode(const json::object& section) {
                               std::string("v1.images\"] must be a positive number of bytes"));
     c.max_manifest_bytes = static_cast<std::size_t>(v->as_int64());
   }
+  if (const auto* v = section.if_contains("sync_fs")) {
+    if (!v->is_bool())
+      return invalid_argument("images service: sync_fs in [plugins.\"strata.service.v1.images\"] "
+                              "must be true or false");
+    c.sync_fs = v->as_bool();
+  }
+  if (const auto* v = section.if_contains("max_parallel_layers")) {
+    if (!v->is_int64() || v->as_int64() <= 0 || v->as_int64() > 256)
+      return invalid_argument("images service: max_parallel_layers in [plugins.\"strata.service."
+                              "v1.images\"] must be a number from 1 to 256");
+    c.max_parallel_layers = static_cast<std::size_t>(v->as_int64());
+  }
   return c;
 }
 
 ImagesService::ImagesService(std::shared_ptr<ContentStore> store, RecordStore records,
-                             Config config)
-    : store_(std::move(store)), records_(std::move(records)), config_(config) {}
+                             Config config, UnpackEnvironment unpack)
+    : store_(std::move(store)), records_(std::move(records)), config_(config),
+      unpack_(std::move(unpack)) {
+  unpack_.sync_fs = unpack_.sync_fs || config_.sync_fs;
+  unpack_.max_parallel = config_.max_parallel_layers;
+}
 
 Result<std::vector<Image>> ImagesService::import_layout(const std::string& path,
                                                         const ImportOptions& opts) {
@@ -179,6 +195,13 @@ Result<Image> ImagesService::get(const std::string& name) {
 
 Status ImagesService::remove(const std::string& name) {
   return records_.remove(name);
+}
+
+Result<UnpackResult> ImagesService::unpack(const std::string& name, const UnpackOptions& opts) {
+  auto image = records_.get(name);
+  if (!image)
+    return std::move(image).error();
+  return unpack_image(*image, opts, unpack_, chain_locks_);
 }
 
 } // namespace strata::images

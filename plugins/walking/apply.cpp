@@ -71,6 +71,14 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
                                std::to_string((*reader)->size()) + " bytes, the descriptor says " +
                                std::to_string(desc.size));
   contentio::Source blob = contentio::blob_source(*reader, desc.digest, /*verify=*/true);
+  if (opts.progress)
+    blob = [inner = std::move(blob), &progress = opts.progress,
+            total = std::uint64_t(0)](std::span<std::byte> buf) mutable -> Result<std::size_t> {
+      auto n = inner(buf);
+      if (n && *n > 0)
+        progress(total += *n);
+      return n;
+    };
 
   streamproc::ChainOptions chain_options;
   chain_options.idle_timeout = config_.processor_timeout;

@@ -1,6 +1,6 @@
 // The SDK's value types: one JSON conversion each, round trips and helpful errors.
-#include "strata/plugin/sdk.hpp"
 #include "strata/plugin/plugin_record.hpp"
+#include "strata/plugin/sdk.hpp"
 
 #include <gtest/gtest.h>
 
@@ -189,8 +189,42 @@ TEST(Json, ImageRoundTripWithOciFieldNames) {
   i.resolved.layers = {
       {strata::media_type::layer_tar_gzip, "sha256:" + std::string(64, 'd'), 7, {}}};
   i.resolved.diff_ids = {"sha256:" + std::string(64, 'e')};
+  i.resolved.chain_ids = i.resolved.diff_ids;
   EXPECT_EQ(round_trip(i), i);
   auto v = json::value_from(i);
   EXPECT_EQ(v.at("resolved").at("diffIds").as_array().size(), 1u);
   EXPECT_EQ(v.at("target").at("mediaType").as_string(), strata::media_type::oci_index);
+}
+
+TEST(Json, UnpackProgressAndResultRoundTrip) {
+  using State = strata::UnpackProgress::State;
+  for (State st : {State::Exists, State::Applying, State::Applied, State::Committed}) {
+    strata::UnpackProgress p{3, st, 100, 200};
+    auto back = round_trip(p);
+    EXPECT_EQ(back.layer, 3u);
+    EXPECT_EQ(back.state, st);
+    EXPECT_EQ(back.bytes, 100u);
+    EXPECT_EQ(back.size, 200u);
+  }
+  EXPECT_EQ(json::value_from(strata::UnpackProgress{0, State::Committed, 1, 1}).at("state"),
+            "committed");
+  EXPECT_THROW(json::value_to<strata::UnpackProgress>(
+                   json::parse(R"({"layer":0,"state":"melted","bytes":0,"size":0})")),
+               std::invalid_argument);
+
+  strata::UnpackResult r;
+  r.image = "example.com/app:1";
+  r.snapshotter = "overlayfs";
+  r.chain_id = "sha256:" + std::string(64, 'f');
+  r.layers = {{{strata::media_type::layer_tar_gzip, "sha256:" + std::string(64, 'd'), 7, {}},
+               "sha256:" + std::string(64, 'e'),
+               r.chain_id,
+               true}};
+  r.parallel = true;
+  r.sync_fs = true;
+  r.seconds = 1.5;
+  EXPECT_EQ(round_trip(r), r);
+  auto v = json::value_from(r);
+  EXPECT_EQ(v.at("chainId").as_string(), r.chain_id);
+  EXPECT_EQ(v.at("layers").at(0).at("diffId").as_string(), r.layers[0].diff_id);
 }

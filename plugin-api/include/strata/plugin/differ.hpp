@@ -12,6 +12,8 @@
 #include "strata/plugin/mount.hpp"
 #include "strata/plugin/snapshot.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +29,10 @@ struct ApplyOptions {
   bool sync_fs = false;
   /// Opaque per-processor payloads, keyed by stream processor id.
   std::map<std::string, std::string> processor_payloads;
+  /// Called on the applying thread with the number of the blob's (compressed) bytes read so far,
+  /// as reading goes; may be empty. Not part of the JSON form. Since ABI minor 1 (a differ built
+  /// earlier ignores it).
+  std::function<void(std::uint64_t)> progress;
 };
 
 /// JSON: {"diffID"?, "syncFs"?, "processorPayloads"?: {id: payload}}; absent fields take the

@@ -10,6 +10,7 @@
 #include "strata/plugin/platform.hpp"
 #include "strata/plugin/snapshot.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ struct ImageManifest {
   std::vector<Descriptor> layers;
   /// The config's rootfs.diff_ids: digests of the uncompressed layers, one per entry of `layers`.
   std::vector<std::string> diff_ids;
+  /// The chain ID of each layer: chain_ids[0] = diff_ids[0], chain_ids[i] = sha256 of
+  /// "<chain_ids[i-1]> <diff_ids[i]>". Unpacked layers are committed snapshots named by these,
+  /// so the last one names the image's top snapshot.
+  std::vector<std::string> chain_ids;
   bool operator==(const ImageManifest&) const = default;
 };
 
@@ -58,7 +63,8 @@ struct Image {
   bool operator==(const Image&) const = default;
 };
 
-/// JSON: {"platform", "manifest", "config", "layers", "diffIds"} (descriptors in OCI form).
+/// JSON: {"platform", "manifest", "config", "layers", "diffIds", "chainIds"} (descriptors in OCI
+/// form).
 void tag_invoke(const json::value_from_tag&, json::value& jv, const ImageManifest& m);
 ImageManifest tag_invoke(const json::value_to_tag<ImageManifest>&, const json::value& jv);
 
@@ -79,11 +85,88 @@ struct ImportOptions {
   Labels labels;
 };
 
-/// Options of ImageService::unpack (reserved: the first images service does not unpack).
-struct UnpackOptions {
-  /// The snapshotter id to unpack into, e.g. "overlayfs".
-  std::string snapshotter;
+/// Labels strata puts on the snapshots an unpack creates.
+namespace unpack_label {
+/// On the active snapshot while a layer is applied and on the committed snapshot: the layer's
+/// chain ID. An active snapshot with this label and no unpack running is a leftover of a crash;
+/// the images service removes those when it starts.
+inline constexpr const char* snapshot_ref = "strata/snapshot.ref";
+/// On the committed snapshot: the layer's diff ID.
+inline constexpr const char* diff_id = "strata/snapshot/diff-id";
+} // namespace unpack_label
+
+/// Where one layer of an unpack stands, reported to UnpackOptions::progress.
+struct UnpackProgress {
+  enum class State {
+    Exists,   ///< its chain ID was already committed: nothing to do
+    Applying, ///< `bytes` of the compressed blob have been read so far
+    Applied,  ///< applied and verified, not yet committed
+    Committed ///< committed under its chain ID
+  };
+  /// Index into ImageManifest::layers (0 = bottom).
+  std::size_t layer = 0;
+  State state = State::Applying;
+  /// Compressed bytes of the layer read so far (its size once applied).
+  std::uint64_t bytes = 0;
+  /// The layer blob's size.
+  std::uint64_t size = 0;
 };
+
+/// "exists", "applying", "applied", "committed".
+const char* to_string(UnpackProgress::State s) noexcept;
+
+/// JSON: {"layer", "state", "bytes", "size"}.
+void tag_invoke(const json::value_from_tag&, json::value& jv, const UnpackProgress& p);
+UnpackProgress tag_invoke(const json::value_to_tag<UnpackProgress>&, const json::value& jv);
+
+/// Options of ImageService::unpack.
+struct UnpackOptions {
+  /// The snapshotter id to unpack into, e.g. "overlayfs" (of strata.snapshotter.v1.overlayfs).
+  std::string snapshotter;
+  /// Apply the layers concurrently into parentless snapshots and commit them in order onto their
+  /// parents, when the snapshotter has the "rebase" capability; false: one layer after another.
+  bool parallel = true;
+  /// syncfs(2) each filesystem the layers were written to after applying and before committing,
+  /// so that no committed snapshot can lose data on power failure. The images service's config
+  /// `sync_fs = true` turns it on for every unpack.
+  bool sync_fs = false;
+  /// Called as layers progress, never concurrently (the service serialises the calls); may be
+  /// empty. It must not call back into the service.
+  std::function<void(const UnpackProgress&)> progress;
+};
+
+/// One layer of an unpack.
+struct UnpackedLayer {
+  Descriptor layer;
+  std::string diff_id;
+  std::string chain_id;
+  /// false when its chain ID was already committed and nothing was applied.
+  bool applied = false;
+  bool operator==(const UnpackedLayer&) const = default;
+};
+
+/// What ImageService::unpack did.
+struct UnpackResult {
+  std::string image;
+  std::string snapshotter;
+  /// The top layer's chain ID: the committed snapshot holding the image's root filesystem.
+  std::string chain_id;
+  std::vector<UnpackedLayer> layers;
+  /// Whether the layers were applied concurrently (parallel asked and the snapshotter can
+  /// rebase, and more than one layer needed applying).
+  bool parallel = false;
+  bool sync_fs = false;
+  /// Wall-clock seconds the unpack took.
+  double seconds = 0;
+  bool operator==(const UnpackResult&) const = default;
+};
+
+/// JSON: {"layer", "diffId", "chainId", "applied"}.
+void tag_invoke(const json::value_from_tag&, json::value& jv, const UnpackedLayer& l);
+UnpackedLayer tag_invoke(const json::value_to_tag<UnpackedLayer>&, const json::value& jv);
+/// JSON: {"image", "snapshotter", "chainId", "layers", "parallel", "syncFs", "seconds"}.
+void tag_invoke(const json::value_from_tag&, json::value& jv, const UnpackResult& r);
+UnpackResult tag_invoke(const json::value_to_tag<UnpackResult>&, const json::value& jv);
 
 /// Called by ImageService::walk for each image; an error stops the walk and is returned.
 using ImageWalkFn = std::function<Status(const Image&)>;
@@ -119,9 +202,17 @@ public:
   /// them). Errors: NotFound; InvalidArgument (not a valid name); Internal (I/O).
   virtual Status remove(const std::string& name) = 0;
 
-  /// Unpacks the image's layers into a snapshotter. Reserved so that services can add it without
-  /// changing this interface's layout; the default returns NotImplemented.
-  virtual Result<std::string> unpack(const std::string& name, const UnpackOptions& opts);
+  /// Unpacks the image's layers into snapshotter `opts.snapshotter`: for each layer whose chain ID
+  /// is not committed yet, prepares an active snapshot under a random key, applies the layer
+  /// through the diff service with its diff ID checked, and commits it under its chain ID. An
+  /// existing chain ID counts as done, also when a concurrent unpack commits it first. On failure
+  /// every active snapshot this call created is removed; committed lower layers stay (they are
+  /// correct and a retry reuses them).
+  /// Errors: NotFound (no such image; no such snapshotter); InvalidArgument (not a valid name);
+  /// Unavailable (no diff service); FailedPrecondition (a layer's diff ID does not match what it
+  /// unpacks to); the snapshotter's and differ's errors, naming the layer. The default
+  /// implementation returns NotImplemented.
+  virtual Result<UnpackResult> unpack(const std::string& name, const UnpackOptions& opts);
 };
 
 } // namespace strata

@@ -51,6 +51,11 @@ public:
   virtual Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
   get_by_type(const std::string& type) const = 0;
 
+  /// The Meta (platforms, exports, capabilities) a dependency filled in during its init, e.g. to
+  /// see whether a snapshotter can "rebase". Since ABI minor 1.
+  /// Errors: as get(); NotImplemented from a context that does not know other plugins' Meta.
+  virtual Result<Meta> dependency_meta(const std::string& uri) const;
+
   /// get() and a checked cast to T. Errors: as get(), plus InvalidArgument when the instance does
   /// not implement T.
   template <class T> Result<std::shared_ptr<T>> get_as(const std::string& uri) const {

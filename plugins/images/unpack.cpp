@@ -1,0 +1,398 @@
+#include "unpack.hpp"
+
+#include <strata/fs/posix.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace strata::images {
+
+// ---- ChainLocks ----
+
+ChainLocks::Held::Held(ChainLocks& owner, std::vector<std::string> names)
+    : owner_(owner), names_(std::move(names)) {}
+
+ChainLocks::Held::~Held() {
+  {
+    std::lock_guard lock(owner_.mu_);
+    for (const auto& n : names_)
+      owner_.held_.erase(n);
+  }
+  owner_.freed_.notify_all();
+}
+
+std::unique_ptr<ChainLocks::Held> ChainLocks::lock(std::vector<std::string> names) {
+  std::unique_lock lock(mu_);
+  for (const auto& n : names) {
+    freed_.wait(lock, [&] { return held_.count(n) == 0; });
+    held_.insert(n);
+  }
+  return std::make_unique<Held>(*this, std::move(names));
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using State = UnpackProgress::State;
+
+// Progress reports from several applying threads, one at a time, and not for every read: a
+// layer's "applying" report is sent once per `step` bytes.
+class Reporter {
+public:
+  Reporter(const std::function<void(const UnpackProgress&)>& fn, const ImageManifest& m)
+      : fn_(fn), last_(m.layers.size(), 0) {
+    for (const auto& l : m.layers)
+      sizes_.push_back(static_cast<std::uint64_t>(std::max<std::int64_t>(l.size, 0)));
+  }
+
+  void report(std::size_t layer, State state, std::uint64_t bytes) {
+    if (!fn_)
+      return;
+    std::lock_guard lock(mu_);
+    if (state == State::Applying) {
+      if (bytes < last_[layer] + step && bytes != sizes_[layer])
+        return;
+      last_[layer] = bytes;
+    }
+    fn_(UnpackProgress{layer, state, bytes, sizes_[layer]});
+  }
+
+  void done(std::size_t layer, State state) { report(layer, state, sizes_[layer]); }
+
+private:
+  static constexpr std::uint64_t step = 256 * 1024;
+  const std::function<void(const UnpackProgress&)>& fn_;
+  std::mutex mu_;
+  std::vector<std::uint64_t> sizes_;
+  std::vector<std::uint64_t> last_;
+};
+
+// The directory a layer's apply writes into: a bind mount's source or an overlay's upperdir.
+std::string written_dir(const std::vector<Mount>& mounts) {
+  if (mounts.size() != 1)
+    return {};
+  for (const auto& o : mounts.front().options)
+    if (o.starts_with("upperdir="))
+      return o.substr(9);
+  return mounts.front().source;
+}
+
+bool is_lone_bind(const std::vector<Mount>& mounts) {
+  if (mounts.size() != 1)
+    return false;
+  const auto& m = mounts.front();
+  return m.type == "bind" ||
+         std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
+         std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
+}
+
+// A parentless active snapshot of a rebasing snapshotter comes as a lone bind mount. Applied as
+// such, a whiteout would delete a file that is not there and vanish; presented as an overlay
+// with only an upperdir, the differ keeps whiteouts as overlay markers that hide the file once
+// the snapshot is committed onto its parent.
+std::vector<Mount> as_upperdir(std::vector<Mount> mounts) {
+  if (!is_lone_bind(mounts))
+    return mounts;
+  Mount m;
+  m.type = "overlay";
+  m.source = "overlay";
+  m.options = {"upperdir=" + mounts.front().source};
+  return {m};
+}
+
+Status sync_filesystems(const std::vector<std::string>& dirs) {
+  std::set<dev_t> synced;
+  for (const auto& dir : dirs) {
+    if (dir.empty())
+      continue;
+    fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
+      return fs::sys_error("unpack: cannot open " + dir + " to sync its filesystem", errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+      return fs::sys_error("unpack: stat " + dir, errno);
+    if (!synced.insert(st.st_dev).second)
+      continue;
+    if (::syncfs(fd.get()) != 0)
+      return fs::sys_error("unpack: syncfs of the filesystem holding " + dir, errno);
+  }
+  return {};
+}
+
+// One unpack: the image's layers and where each stands.
+class Unpack {
+public:
+  Unpack(const Image& image, const UnpackOptions& opts, const UnpackEnvironment& env,
+         Snapshotter& sn)
+      : m_(image.resolved), opts_(opts), env_(env), sn_(sn), reporter_(opts.progress, m_),
+        keys_(m_.layers.size()), mounts_(m_.layers.size()) {
+    result_.image = image.name;
+    result_.snapshotter = opts.snapshotter;
+    result_.chain_id = m_.chain_ids.empty() ? std::string() : m_.chain_ids.back();
+    result_.sync_fs = opts.sync_fs || env.sync_fs;
+    for (std::size_t i = 0; i < m_.layers.size(); ++i)
+      result_.layers.push_back({m_.layers[i], m_.diff_ids[i], m_.chain_ids[i], false});
+  }
+
+  ~Unpack() {
+    // Whatever path out, no active snapshot of ours stays behind.
+    for (const auto& key : keys_)
+      if (!key.empty())
+        (void)sn_.remove(key);
+  }
+
+  // The index of the lowest layer whose chain ID is not committed (layers.size(): all are).
+  Result<std::size_t> first_missing() {
+    for (std::size_t i = m_.chain_ids.size(); i > 0; --i) {
+      auto info = sn_.stat(m_.chain_ids[i - 1]);
+      if (info) {
+        if (info->kind != Kind::Committed)
+          return failed_precondition(
+              "snapshot " + m_.chain_ids[i - 1] + " in " + opts_.snapshotter + " is " +
+              std::string(to_string(info->kind)) +
+              ", not committed; a chain ID names the committed snapshot of a layer: remove it");
+        return i;
+      }
+      if (info.error().code() != Code::NotFound)
+        return std::move(info).error().wrap("stat of layer " + std::to_string(i - 1));
+    }
+    return std::size_t(0);
+  }
+
+  Result<UnpackResult> run(const std::vector<std::string>& lock_names, ChainLocks& locks) {
+    const auto start = Clock::now();
+    auto first = first_missing();
+    if (!first)
+      return std::move(first).error();
+    std::unique_ptr<ChainLocks::Held> held;
+    if (*first < m_.layers.size()) {
+      // Another unpack may be on the same layers: wait for it, then look again.
+      held =
+          locks.lock({lock_names.begin() + static_cast<std::ptrdiff_t>(*first), lock_names.end()});
+      first = first_missing();
+      if (!first)
+        return std::move(first).error();
+    }
+    for (std::size_t i = 0; i < *first; ++i)
+      reporter_.done(i, State::Exists);
+    const std::size_t missing = m_.layers.size() - *first;
+    const auto& target = env_.snapshotters.at(opts_.snapshotter);
+    result_.parallel = opts_.parallel && target.can_rebase && missing > 1;
+    Status st = result_.parallel ? run_parallel(*first) : run_sequential(*first);
+    if (!st)
+      return st.error();
+    result_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return result_;
+  }
+
+private:
+  std::string parent_of(std::size_t i) const { return i == 0 ? "" : m_.chain_ids[i - 1]; }
+
+  std::string layer_name(std::size_t i) const {
+    return "layer " + std::to_string(i) + " (" + m_.layers[i].digest + ")";
+  }
+
+  Labels labels_of(std::size_t i, bool committed) const {
+    Labels l{{unpack_label::snapshot_ref, m_.chain_ids[i]}};
+    if (committed)
+      l[unpack_label::diff_id] = m_.diff_ids[i];
+    return l;
+  }
+
+  // Prepares layer i's active snapshot under a fresh random key.
+  Status prepare(std::size_t i, const std::string& parent) {
+    for (int attempt = 0;; ++attempt) {
+      auto suffix = fs::random_hex(8);
+      if (!suffix)
+        return std::move(suffix).error();
+      std::string key = "extract-" + *suffix + " " + m_.chain_ids[i];
+      auto mounts = sn_.prepare(key, parent, SnapshotOptions{labels_of(i, false), {}});
+      if (mounts) {
+        keys_[i] = std::move(key);
+        mounts_[i] = std::move(*mounts);
+        return {};
+      }
+      if (mounts.error().code() != Code::AlreadyExists || attempt == 2)
+        return std::move(mounts).error().wrap("prepare of " + layer_name(i));
+    }
+  }
+
+  Status apply(std::size_t i, const std::vector<Mount>& mounts) {
+    ApplyOptions aopts;
+    aopts.diff_id = m_.diff_ids[i];
+    aopts.progress = [this, i](std::uint64_t bytes) {
+      reporter_.report(i, State::Applying, bytes);
+    };
+    auto applied = env_.differ->apply(m_.layers[i], mounts, aopts);
+    if (!applied)
+      return std::move(applied).error().wrap("apply of " + layer_name(i));
+    // A differ may ignore diff_id (a third-party one, say): check what it says it applied.
+    if (applied->digest != m_.diff_ids[i])
+      return failed_precondition("wrong diff ID: " + layer_name(i) + " unpacked to " +
+                                 applied->digest + ", but the image config says " + m_.diff_ids[i]);
+    reporter_.done(i, State::Applied);
+    return {};
+  }
+
+  Status sync(const std::vector<std::size_t>& layers) {
+    if (!result_.sync_fs)
+      return {};
+    std::vector<std::string> dirs;
+    for (auto i : layers)
+      dirs.push_back(written_dir(mounts_[i]));
+    return sync_filesystems(dirs);
+  }
+
+  Status commit(std::size_t i, bool rebase) {
+    SnapshotOptions copts{labels_of(i, true), rebase ? parent_of(i) : std::string()};
+    auto st = sn_.commit(m_.chain_ids[i], keys_[i], copts);
+    if (!st && st.error().code() != Code::AlreadyExists)
+      return st.error().wrap("commit of " + layer_name(i) + " as " + m_.chain_ids[i]);
+    if (!st) {
+      // A concurrent unpack committed this layer first: ours is surplus.
+      (void)sn_.remove(keys_[i]);
+    } else {
+      result_.layers[i].applied = true;
+    }
+    keys_[i].clear();
+    reporter_.done(i, State::Committed);
+    return {};
+  }
+
+  Status run_sequential(std::size_t first) {
+    for (std::size_t i = first; i < m_.layers.size(); ++i) {
+      if (auto st = prepare(i, parent_of(i)); !st)
+        return st;
+      if (auto st = apply(i, mounts_[i]); !st)
+        return st;
+      if (auto st = sync({i}); !st)
+        return st;
+      if (auto st = commit(i, false); !st)
+        return st;
+    }
+    return {};
+  }
+
+  Status run_parallel(std::size_t first) {
+    const std::size_t n = m_.layers.size();
+    std::vector<std::size_t> todo;
+    for (std::size_t i = first; i < n; ++i) {
+      // The bottom layer of what is missing has its parent already: no rebase needed for it.
+      if (auto st = prepare(i, i == first ? parent_of(i) : ""); !st)
+        return st;
+      todo.push_back(i);
+    }
+    std::vector<Status> outcomes(n);
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto worker = [&] {
+      for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
+        const std::size_t i = todo[k];
+        if (failed.load()) {
+          outcomes[i] = Error(Code::Aborted, "aborted: " + layer_name(i) +
+                                                 " was not applied because another layer failed");
+          continue;
+        }
+        outcomes[i] = apply(i, i == first ? mounts_[i] : as_upperdir(mounts_[i]));
+        if (!outcomes[i])
+          failed.store(true);
+      }
+    };
+    const std::size_t threads = std::clamp<std::size_t>(env_.max_parallel, 1, todo.size());
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t)
+      pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool)
+      t.join();
+    if (failed.load()) {
+      std::string message;
+      std::optional<Error> first_error;
+      for (auto i : todo)
+        if (!outcomes[i] && outcomes[i].error().code() != Code::Aborted) {
+          if (!first_error)
+            first_error = outcomes[i].error();
+          else
+            message += "; also " + outcomes[i].error().message();
+        }
+      return Error(first_error->code(), first_error->message() + message);
+    }
+    if (auto st = sync(todo); !st)
+      return st;
+    for (auto i : todo)
+      if (auto st = commit(i, i != first); !st)
+        return st;
+    return {};
+  }
+
+  const ImageManifest& m_;
+  const UnpackOptions& opts_;
+  const UnpackEnvironment& env_;
+  Snapshotter& sn_;
+  Reporter reporter_;
+  std::vector<std::string> keys_; // active keys of ours not yet committed or removed
+  std::vector<std::vector<Mount>> mounts_;
+  UnpackResult result_;
+};
+
+} // namespace
+
+Result<UnpackResult> unpack_image(const Image& image, const UnpackOptions& opts,
+                                  const UnpackEnvironment& env, ChainLocks& locks) {
+  const auto& m = image.resolved;
+  if (!env.differ)
+    return unavailable("cannot unpack " + image.name +
+                       ": no diff service (strata.service.v1.diff) is loaded; put "
+                       "strata-service-diff.so and a differ in a plugin directory");
+  auto target = env.snapshotters.find(opts.snapshotter);
+  if (target == env.snapshotters.end()) {
+    std::string known;
+    for (const auto& [id, t] : env.snapshotters)
+      known += (known.empty() ? "" : ", ") + id;
+    return not_found("snapshotter \"" + opts.snapshotter + "\" is not loaded (loaded: " +
+                     (known.empty() ? "none" : known) + "); see `strata plugins ls`");
+  }
+  if (m.layers.empty())
+    return invalid_argument("image " + image.name + " has no layers to unpack");
+  if (m.diff_ids.size() != m.layers.size() || m.chain_ids.size() != m.layers.size())
+    return failed_precondition("image record " + image.name +
+                               " lacks diff IDs or chain IDs for its layers; import it again");
+  std::vector<std::string> lock_names;
+  for (const auto& c : m.chain_ids)
+    lock_names.push_back(opts.snapshotter + "/" + c);
+  try {
+    Unpack unpack(image, opts, env, *target->second.snapshotter);
+    auto result = unpack.run(lock_names, locks);
+    if (!result)
+      return std::move(result).error().wrap("unpack of " + image.name + " into " +
+                                            opts.snapshotter);
+    return result;
+  } catch (const std::exception& e) {
+    // std::thread and allocations can throw; nothing may leave the plugin as an exception.
+    return internal_error("unpack of " + image.name + ": " + e.what());
+  }
+}
+
+Result<std::vector<std::string>> remove_unpack_leftovers(Snapshotter& snapshotter) {
+  std::vector<std::string> keys;
+  auto st = snapshotter.walk(
+      [&keys](const Info& info) -> Status {
+        if (info.kind == Kind::Active && info.labels.count(unpack_label::snapshot_ref))
+          keys.push_back(info.name);
+        return {};
+      },
+      {});
+  if (!st)
+    return std::move(st).error();
+  for (const auto& key : keys)
+    if (auto rm = snapshotter.remove(key); !rm && rm.error().code() != Code::NotFound)
+      return std::move(rm).error().wrap("removing unpack leftover \"" + key + "\"");
+  return keys;
+}
+
+} // namespace strata::images

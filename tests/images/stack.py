@@ -1,0 +1,105 @@
+"""A real stratad with everything an unpack needs (content store, images service, diff service,
+walking differ, overlay snapshotter), for the Python tests of tests/images.
+
+Paths come from tests/images/meson.build: CONTENT_PLUGIN, IMAGES_PLUGIN, DIFF_SERVICE_PLUGIN,
+WALKING_PLUGIN, OVERLAY_PLUGIN, TREE_DIGEST, SAMPLE_IMAGE (scripts/make-sample-image.py), plus
+those harness.py reads.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "integration"))
+import harness as h  # noqa: E402
+
+PLUGINS = {
+    "CONTENT_PLUGIN": "strata-content-content.so",
+    "IMAGES_PLUGIN": "strata-service-images.so",
+    "DIFF_SERVICE_PLUGIN": "strata-service-diff.so",
+    "WALKING_PLUGIN": "strata-differ-walking.so",
+    "OVERLAY_PLUGIN": "strata-snapshotter-overlayfs.so",
+}
+REQUIRED = ["strata.content.v1.content", "strata.service.v1.images", "strata.service.v1.diff",
+            "strata.differ.v1.walking", "strata.snapshotter.v1.overlayfs"]
+SNAPSHOTTER_URI = "strata.snapshotter.v1.overlayfs"
+
+
+def need_root():
+    if os.geteuid() != 0:
+        h.unavailable("unpacking into overlayfs needs root (mounts, whiteout devices, owners)")
+
+
+class Stack:
+    """stratad on a private root under `workdir` with the five plugins."""
+
+    def __init__(self, test, workdir, root=None, extra_config=""):
+        need_root()
+        self.test = test
+        self.workdir = workdir
+        self.plugins = os.path.join(workdir, "plugins")
+        for var, name in PLUGINS.items():
+            h.install_plugin(h.env_path(var, "the built " + name), self.plugins)
+        self.config = h.write_config(os.path.join(workdir, "config.toml"), required=REQUIRED,
+                                     extra=extra_config)
+        self.root = root
+        self.daemon = None
+
+    def start(self):
+        args = ["--root", self.root] if self.root else []
+        self.daemon = h.Daemon(self.test, self.workdir, plugin_dirs=[self.plugins],
+                               config=self.config, args=args).start()
+        self.daemon.wait_ready()
+        return self
+
+    @property
+    def snapshotter_root(self):
+        return os.path.join(self.root or self.daemon.root, SNAPSHOTTER_URI)
+
+    def strata(self, *args, expect=0, timeout=h.COMMAND_TIMEOUT):
+        proc = h.cli(self.daemon, *args, timeout=timeout)
+        if expect is not None:
+            self.test.assertEqual(proc.returncode, expect,
+                                  h.describe(proc) + self.daemon.describe())
+        return proc
+
+    def strata_json(self, *args, timeout=h.COMMAND_TIMEOUT):
+        return json.loads(self.strata(*args, "--json", timeout=timeout).stdout)
+
+    def snapshots(self):
+        return self.strata_json("snapshots", "ls")
+
+    def remove_all_snapshots(self):
+        """Removes every snapshot, children before parents."""
+        infos = self.snapshots()
+        while infos:
+            parents = {i.get("parent") for i in infos}
+            leaves = [i["name"] for i in infos if i["name"] not in parents]
+            self.strata("snapshots", "rm", *leaves)
+            infos = self.snapshots()
+
+
+def sample_image(test, out, *args):
+    """Runs scripts/make-sample-image.py OUT ARGS...; returns its stdout."""
+    script = h.env_path("SAMPLE_IMAGE", "scripts/make-sample-image.py")
+    proc = h.run([sys.executable, script, out, *args], timeout=300)
+    test.assertEqual(proc.returncode, 0, h.describe(proc))
+    return proc.stdout
+
+
+def tree_digest(test, directory, *options):
+    """The tree-digest of `directory` (overlay whiteouts and xattrs left out)."""
+    tool = h.env_path("TREE_DIGEST", "the built tree-digest tool (tests/support)")
+    proc = h.run([tool, *options, directory])
+    test.assertEqual(proc.returncode, 0, h.describe(proc))
+    return proc.stdout.strip()
+
+
+def mounted(path):
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+def unmount_quietly(path):
+    subprocess.run(["umount", "-l", path], capture_output=True, check=False)
