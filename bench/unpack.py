@@ -636,6 +636,7 @@ def main():
 
         expected_chain = chain_ids(image["diff_ids"])[-1]
         summaries = {}
+        server = {name: [] for name, _ in STRATA_MODES}  # the unpack's own "seconds"
 
         def extract_layers(cmd_of, dest):
             os.mkdir(dest)
@@ -673,6 +674,12 @@ def main():
             if summary.get("chainId") != expected_chain:
                 raise RuntimeError(f"{name}: chainId {summary.get('chainId')}, expected "
                                    f"{expected_chain} (the image's diff_ids)")
+            layers = summary.get("layers")
+            if isinstance(layers, list) and not all(l.get("applied", True) for l in layers):
+                raise RuntimeError(f"{name}: not every layer was applied (snapshots left from "
+                                   f"an earlier run?): {layers}")
+            if "seconds" in summary:
+                server[name].append(summary["seconds"])
             return s, None, daemon.layer_dirs()
 
         def clean(name, dest):
@@ -766,7 +773,11 @@ def main():
         if lines:
             print("\n".join(lines))
         for name, summary in summaries.items():
-            print(f"  {name} summary: {json.dumps(summary, sort_keys=True)[:300]}")
+            brief = {k: summary[k] for k in ("parallel", "syncFs") if k in summary}
+            took = f", stratad's own median {statistics.median(server[name]):.2f} s" \
+                if server.get(name) else ""
+            print(f"  {name}: {json.dumps(brief, sort_keys=True)}{took}, chainId "
+                  f"{summary.get('chainId')}")
         summary_line = ", ".join(f"{t} {med[t] / b:.2f}x" for t in tools if t != "bsdtar")
         print(f"summary: bsdtar {b:.2f} s; {summary_line}")
         if not modes and strata_ok:
