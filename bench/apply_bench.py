@@ -28,7 +28,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import json
 import os
 import platform
 import random
@@ -39,6 +38,8 @@ import sys
 import tarfile
 import tempfile
 import time
+
+from benchlib import build_type
 
 MTIME = 1700000000  # fixed, so the layer is the same bytes for the same seed
 
@@ -164,17 +165,6 @@ def time_inflate(cmd, runs):
         if p.returncode != 0:
             raise RuntimeError(f"{cmd} failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
     return statistics.median(samples), min(samples)
-
-
-def build_type(build_dir):
-    try:
-        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
-            for opt in json.load(f):
-                if opt["name"] == "buildtype":
-                    return opt["value"]
-    except OSError:
-        pass
-    return "unknown"
 
 
 def main():

@@ -31,24 +31,9 @@ import sys
 import tempfile
 import time
 
+from benchlib import UNSUITABLE_FS, build_type, fs_type
+
 COUNTS = (10, 1000, 10000)
-UNSUITABLE_FS = {"tmpfs", "overlayfs", "ramfs", "squashfs", "fuseblk", "nfs"}
-
-
-def fs_type(path):
-    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def build_type(build_dir):
-    try:
-        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
-            for opt in json.load(f):
-                if opt["name"] == "buildtype":
-                    return opt["value"]
-    except OSError:
-        pass
-    return "unknown"
 
 
 def mounts_below(path):

@@ -51,6 +51,8 @@ import tarfile
 import tempfile
 import time
 
+from benchlib import UNSUITABLE_FS, build_type, fs_type
+
 IMAGE_NAME = "bench/unpack:latest"
 REF_NAME = "latest"  # org.opencontainers.image.ref.name, what umoci's LAYOUT:latest selects
 GZIP = "/usr/bin/gzip"
@@ -68,7 +70,6 @@ STRATA_MODES = (  # (tool name, extra unpack flags)
     ("strata-seq-sync", ["--sequential", "--sync-fs"]),
 )
 ALL_TOOLS = ("bsdtar", "gnutar", "umoci") + tuple(m for m, _ in STRATA_MODES)
-UNSUITABLE_FS = {"tmpfs", "overlayfs", "ramfs", "squashfs", "fuseblk", "nfs"}
 BSDTAR_FLAGS = ["-x", "-p", "-z", "--numeric-owner"]
 GNUTAR_FLAGS = ["-x", "-z", "-p", "--same-owner", "--numeric-owner", "--xattrs",
                 "--xattrs-include=*"]
@@ -332,27 +333,6 @@ def chain_ids(diff_ids):
 
 
 # ---- measuring ----
-
-def fs_type(path):
-    # findmnt names ext4 as such; `stat -f` says ext2/ext3 for all three.
-    p = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", path], capture_output=True,
-                       text=True)
-    if p.returncode == 0 and p.stdout.strip():
-        return p.stdout.strip()
-    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def build_type(build_dir):
-    try:
-        with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as f:
-            for opt in json.load(f):
-                if opt["name"] == "buildtype":
-                    return opt["value"]
-    except OSError:
-        pass
-    return "unknown"
-
 
 def version_of(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
