@@ -176,6 +176,28 @@ TEST_F(ImportTest, NameOptionAndAnnotations) {
   EXPECT_EQ(named->front().name, "docker.io/library/x:1.0");
 }
 
+// `docker save` (Docker 25 and later) writes an OCI layout with uncompressed layers, both name
+// annotations on the index entry, and its own files beside it (manifest.json, repositories),
+// which the import does not need and must not trip over.
+TEST_F(ImportTest, DockerSaveArchiveWithItsOwnFilesAndPlainLayers) {
+  LayoutBuilder b;
+  auto p = b.image(2, amd64, 3, -1, strata::media_type::layer_tar);
+  auto d = LayoutBuilder::named(p.manifest, "1.0");
+  d.annotations[strata::image_annotation::containerd_name] = "docker.io/library/app:1.0";
+  b.index_json({{d, std::nullopt}});
+  b.files["manifest.json"] =
+      R"([{"Config":")" + path_of(p.config.digest) + R"(","RepoTags":["app:1.0"],"Layers":[")" +
+      path_of(p.layers[0].digest) + R"(",")" + path_of(p.layers[1].digest) + R"("]}])";
+  b.files["repositories"] = R"({"app":{"1.0":")" + p.manifest.digest.substr(7) + R"("}})";
+  auto r = import(b, true);
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().name, "docker.io/library/app:1.0");
+  EXPECT_EQ(r->front().resolved.layers, p.layers);
+  EXPECT_EQ(r->front().resolved.layers[0].media_type, strata::media_type::layer_tar);
+  EXPECT_EQ(r->front().resolved.diff_ids, p.diff_ids);
+}
+
 TEST_F(ImportTest, SeveralEntriesImportTogetherOrOneByName) {
   LayoutBuilder b;
   auto one = b.image(1, amd64, 1);
