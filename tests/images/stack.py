@@ -62,11 +62,7 @@ class Stack:
         return os.path.join(self.root or self.daemon.root, SNAPSHOTTER_URI)
 
     def strata(self, *args, expect=0, timeout=h.COMMAND_TIMEOUT):
-        proc = h.cli(self.daemon, *args, timeout=timeout)
-        if expect is not None:
-            self.test.assertEqual(proc.returncode, expect,
-                                  h.describe(proc) + self.daemon.describe())
-        return proc
+        return h.checked_cli(self.test, self.daemon, *args, expect=expect, timeout=timeout)
 
     def strata_json(self, *args, timeout=h.COMMAND_TIMEOUT):
         return json.loads(self.strata(*args, "--json", timeout=timeout).stdout)

@@ -49,10 +49,7 @@ class ContentTest(unittest.TestCase):
         self.store_root = os.path.join(self.daemon.root, "strata.content.v1.content")
 
     def strata(self, *args, expect=0):
-        proc = h.cli(self.daemon, *args)
-        if expect is not None:
-            self.assertEqual(proc.returncode, expect, h.describe(proc) + self.daemon.describe())
-        return proc
+        return h.checked_cli(self, self.daemon, *args, expect=expect)
 
     def strata_binary(self, *args, stdin=None):
         """`strata ARGS` with stdout captured as bytes (for blobs)."""

@@ -254,6 +254,15 @@ def cli(daemon, *args, timeout=COMMAND_TIMEOUT):
     return run([strata_cli(), "--address", daemon.socket, *args], timeout=timeout)
 
 
+def checked_cli(test, daemon, *args, expect=0, timeout=COMMAND_TIMEOUT):
+    """`strata ARGS` against `daemon`; fails `test` unless it exits `expect` (None: any), naming
+    the command, its output and the daemon's log."""
+    proc = cli(daemon, *args, timeout=timeout)
+    if expect is not None:
+        test.assertEqual(proc.returncode, expect, describe(proc) + daemon.describe())
+    return proc
+
+
 def plugins_json(test, daemon):
     """`strata plugins ls --json`, parsed; fails the test on a non-zero exit."""
     proc = cli(daemon, "plugins", "ls", "--json")

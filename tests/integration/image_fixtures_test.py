@@ -205,10 +205,7 @@ class InteropImagesTest(unittest.TestCase):
         self.daemon.wait_ready()
 
     def strata(self, *args, expect=0):
-        proc = h.cli(self.daemon, *args)
-        if expect is not None:
-            self.assertEqual(proc.returncode, expect, h.describe(proc) + self.daemon.describe())
-        return proc
+        return h.checked_cli(self, self.daemon, *args, expect=expect)
 
     def images(self):
         """{name: image record} of `strata image ls --json`."""

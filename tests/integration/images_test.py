@@ -101,10 +101,7 @@ class ImagesTest(unittest.TestCase):
         self.daemon.wait_ready()
 
     def strata(self, *args, expect=0):
-        proc = h.cli(self.daemon, *args)
-        if expect is not None:
-            self.assertEqual(proc.returncode, expect, h.describe(proc) + self.daemon.describe())
-        return proc
+        return h.checked_cli(self, self.daemon, *args, expect=expect)
 
     def names(self):
         return self.strata("image", "ls", "-q").stdout.split()

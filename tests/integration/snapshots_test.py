@@ -64,10 +64,8 @@ class SnapshotsTest(unittest.TestCase):
             subprocess.run(["umount", "-l", target], capture_output=True)
 
     def strata(self, *args, expect=0):
-        proc = h.cli(self.daemon, "snapshots", "--snapshotter", self.name, *args)
-        if expect is not None:
-            self.assertEqual(proc.returncode, expect, h.describe(proc) + self.daemon.describe())
-        return proc
+        return h.checked_cli(self, self.daemon, "snapshots", "--snapshotter", self.name, *args,
+                             expect=expect)
 
     def curl(self, path):
         proc = h.run([h.program("curl"), "-sS", "--fail-with-body", "--unix-socket",
