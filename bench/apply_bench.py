@@ -26,7 +26,6 @@ Usage: bench/apply_bench.py [--runs N] [--files N] [--dirs N] [--build-dir DIR]
 """
 import argparse
 import gzip
-import hashlib
 import io
 import os
 import platform
@@ -39,7 +38,7 @@ import tarfile
 import tempfile
 import time
 
-from benchlib import build_type
+from benchlib import build_type, tree_differences, tree_records
 
 MTIME = 1700000000  # fixed, so the layer is the same bytes for the same seed
 
@@ -98,40 +97,6 @@ def make_layer(path, n_files, n_dirs, seed):
             files.append(name)
             counts["files"] += 1
     return counts
-
-
-def snapshot(root):
-    """Everything the comparison looks at, per relative path."""
-    out = {}
-    inodes = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            p = os.path.join(dirpath, n)
-            rel = os.path.relpath(p, root)
-            st = os.lstat(p)
-            rec = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
-            if os.path.islink(p):
-                rec["target"] = os.readlink(p)
-            elif os.path.isfile(p):
-                rec["size"] = st.st_size
-                rec["mtime"] = st.st_mtime_ns
-                with open(p, "rb") as f:
-                    rec["sha256"] = hashlib.sha256(f.read()).hexdigest()
-                inodes.setdefault(st.st_ino, []).append(rel)
-            out[rel] = rec
-    # Hardlink groups by name, since inode numbers differ between the two trees.
-    for names in inodes.values():
-        for n in names:
-            out[n]["links"] = sorted(names)
-    return out
-
-
-def compare(a, b):
-    diffs = []
-    for k in sorted(set(a) | set(b)):
-        if a.get(k) != b.get(k):
-            diffs.append(f"  {k}: strata {a.get(k)} vs bsdtar {b.get(k)}")
-    return diffs
 
 
 def run_timed(cmd, dest):
@@ -223,12 +188,13 @@ def main():
             for name, cmd in tools.items():
                 dest = os.path.join(work, f"check-{len(trees)}")
                 run_timed(cmd(dest), dest)
-                trees[name] = snapshot(dest)
+                trees[name] = tree_records([dest], contents=True)
                 shutil.rmtree(dest)
             for name in tools:
                 if name == "bsdtar":
                     continue
-                diffs = compare(trees[name], trees["bsdtar"])
+                diffs = [f"  {k}: strata {trees[name].get(k)} vs bsdtar {trees['bsdtar'].get(k)}"
+                         for k in tree_differences(trees[name], trees["bsdtar"])]
                 if diffs:
                     print(f"{variant}: {name} and bsdtar extract differently ({len(diffs)} paths):")
                     print("\n".join(diffs[:20]))

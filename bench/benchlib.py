@@ -1,6 +1,8 @@
 """What the benchmark scripts share: the build they measure and the file system they write to."""
+import hashlib
 import json
 import os
+import stat
 import subprocess
 
 # File systems that would measure memory or a network instead of a disk.
@@ -28,3 +30,39 @@ def build_type(build_dir):
     except OSError:
         pass
     return "unknown"
+
+
+def tree_records(roots, contents=False):
+    """{relative path: what a tree comparison looks at} over one or more roots (overlay layers
+    count as one tree): mode, owner, symlink target, and for files size, mtime and either the
+    link count or, with `contents`, a SHA-256 of the bytes and the group of names sharing the
+    inode (inode numbers differ between two extractions, names do not)."""
+    out = {}
+    inodes = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for n in dirnames + filenames:
+                p = os.path.join(dirpath, n)
+                rel = os.path.relpath(p, root)
+                st = os.lstat(p)
+                rec = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+                if stat.S_ISLNK(st.st_mode):
+                    rec["target"] = os.readlink(p)
+                elif stat.S_ISREG(st.st_mode):
+                    rec.update(size=st.st_size, mtime=st.st_mtime_ns)
+                    if contents:
+                        with open(p, "rb") as f:
+                            rec["sha256"] = hashlib.sha256(f.read()).hexdigest()
+                        inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+                    else:
+                        rec["nlink"] = st.st_nlink
+                out[rel] = rec
+    for names in inodes.values():
+        for n in names:
+            out[n]["links"] = sorted(names)
+    return out
+
+
+def tree_differences(tree, reference):
+    """The paths whose records differ (or that only one side has), sorted."""
+    return [k for k in sorted(set(tree) | set(reference)) if tree.get(k) != reference.get(k)]

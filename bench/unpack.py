@@ -51,7 +51,7 @@ import tarfile
 import tempfile
 import time
 
-from benchlib import UNSUITABLE_FS, build_type, fs_type
+from benchlib import UNSUITABLE_FS, build_type, fs_type, tree_differences, tree_records
 
 IMAGE_NAME = "bench/unpack:latest"
 REF_NAME = "latest"  # org.opencontainers.image.ref.name, what umoci's LAYOUT:latest selects
@@ -372,26 +372,8 @@ def run_checked(cmd, **kwargs):
     return p
 
 
-def tree_summary(roots):
-    """{relative path: what the comparison looks at} over one or more roots (overlay layers)."""
-    out = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for n in dirnames + filenames:
-                p = os.path.join(dirpath, n)
-                rel = os.path.relpath(p, root)
-                st = os.lstat(p)
-                rec = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
-                if stat.S_ISLNK(st.st_mode):
-                    rec["target"] = os.readlink(p)
-                elif stat.S_ISREG(st.st_mode):
-                    rec.update(size=st.st_size, mtime=st.st_mtime_ns, nlink=st.st_nlink)
-                out[rel] = rec
-    return out
-
-
 def compare_trees(name, tree, reference):
-    diffs = [k for k in sorted(set(tree) | set(reference)) if tree.get(k) != reference.get(k)]
+    diffs = tree_differences(tree, reference)
     if not diffs:
         print(f"  check {name}: same tree as bsdtar ({len(tree)} paths)", flush=True)
         return True
@@ -704,7 +686,7 @@ def main():
                 print(f"  run {i + 1} {name:<16} {s:8.2f} s" +
                       (f"   (+ syncfs {x:.2f} s)" if x is not None else ""), flush=True)
                 if i == 0:
-                    tree = tree_summary(roots)
+                    tree = tree_records(roots)
                     if name == "bsdtar":
                         reference = tree
                     else:
