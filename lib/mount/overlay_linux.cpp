@@ -86,13 +86,10 @@ struct OverlaySpec {
 };
 
 Result<std::string> unescape_one(std::string_view key, std::string_view value) {
-  auto parts = split_lowerdirs(value);
-  if (!parts)
-    return parts.error().wrap(std::string(key));
-  if (parts->size() != 1)
-    return invalid_argument("overlay " + std::string(key) + " \"" + std::string(value) +
-                            "\" holds an unescaped ':' (escape it as \"\\:\")");
-  return std::move((*parts)[0]);
+  auto path = unescape_overlay_path(value);
+  if (!path)
+    return path.error().wrap("overlay " + std::string(key));
+  return path;
 }
 
 Result<OverlaySpec> parse_spec(const ParsedOptions& p) {

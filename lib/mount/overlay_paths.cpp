@@ -61,4 +61,25 @@ Result<std::vector<std::string>> split_lowerdirs(std::string_view value,
   return layers;
 }
 
+Result<std::string> unescape_overlay_path(std::string_view value) {
+  auto bad = [&](std::string_view why) {
+    return invalid_argument("overlay path \"" + std::string(value) + "\": " + std::string(why));
+  };
+  if (value.empty())
+    return bad("is empty");
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == ':')
+      return bad("holds an unescaped ':' (escape it as \"\\:\")");
+    if (value[i] == '\\') {
+      if (i + 1 == value.size())
+        return bad("ends in a lone backslash");
+      ++i;
+    }
+    out.push_back(value[i]);
+  }
+  return out;
+}
+
 } // namespace strata::mount

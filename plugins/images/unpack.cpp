@@ -1,6 +1,7 @@
 #include "unpack.hpp"
 
 #include <strata/fs/posix.hpp>
+#include <strata/mount/overlay.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -72,13 +73,16 @@ private:
   std::vector<std::uint64_t> last_;
 };
 
-// The directory a layer's apply writes into: a bind mount's source or an overlay's upperdir.
+// The directory a layer's apply writes into: a bind mount's source or an overlay's upperdir
+// (unescaped; "" when not valid, and the differ will have refused it).
 std::string written_dir(const std::vector<Mount>& mounts) {
   if (mounts.size() != 1)
     return {};
   for (const auto& o : mounts.front().options)
-    if (o.starts_with("upperdir="))
-      return o.substr(9);
+    if (o.starts_with("upperdir=")) {
+      auto dir = mount::unescape_overlay_path(std::string_view(o).substr(9));
+      return dir ? *dir : std::string();
+    }
   return mounts.front().source;
 }
 
@@ -101,7 +105,7 @@ std::vector<Mount> as_upperdir(std::vector<Mount> mounts) {
   Mount m;
   m.type = "overlay";
   m.source = "overlay";
-  m.options = {"upperdir=" + mounts.front().source};
+  m.options = {"upperdir=" + mount::escape_overlay_path(mounts.front().source)};
   return {m};
 }
 

@@ -1,5 +1,7 @@
 #include "target.hpp"
 
+#include <strata/mount/overlay.hpp>
+
 #include <algorithm>
 
 namespace strata::walking {
@@ -42,18 +44,25 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
   if (is_bind(m)) {
     t.dir = m.source;
   } else if (m.type == "overlay") {
-    t.dir = option_value(m, "upperdir");
-    if (t.dir.empty())
+    const std::string upper = option_value(m, "upperdir");
+    if (upper.empty())
       return not_implemented("walking differ: overlay mount without upperdir (a read-only "
                              "overlay) cannot be applied onto");
+    // Option values carry overlay's escapes ('\\', ':' and ',' behind a backslash).
+    auto dir = mount::unescape_overlay_path(upper);
+    if (!dir)
+      return std::move(dir).error().wrap("walking differ: upperdir");
+    t.dir = std::move(*dir);
     t.whiteouts = archive::WhiteoutMode::Overlay;
     if (has_option(m, "userxattr"))
       t.opaque_xattr = "user.overlay.opaque";
-    std::string lower = option_value(m, "lowerdir");
-    for (std::size_t i = 0; !lower.empty() && i <= lower.size();) {
-      std::size_t j = std::min(lower.find(':', i), lower.size());
-      t.lowerdirs.push_back(lower.substr(i, j - i));
-      i = j + 1;
+    if (const std::string lower = option_value(m, "lowerdir"); !lower.empty()) {
+      // Data-only layers (after "::") are not part of the merged view: no lookup goes there.
+      std::vector<std::string> data_only;
+      auto layers = mount::split_lowerdirs(lower, &data_only);
+      if (!layers)
+        return std::move(layers).error().wrap("walking differ");
+      t.lowerdirs = std::move(*layers);
     }
     t.parents_unknown = t.lowerdirs.empty();
   } else {

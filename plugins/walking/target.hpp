@@ -24,7 +24,8 @@ struct ApplyTarget {
 };
 
 /// Errors: NotImplemented (no mount, several mounts, another type, an overlay without
-/// upperdir); InvalidArgument (a read-only mount, a relative directory).
+/// upperdir); InvalidArgument (a read-only mount, a relative directory, an upperdir or lowerdir
+/// value that is not validly escaped).
 Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts);
 
 /// The directory a read-only comparison can walk for `mounts`: "" for no mounts (an empty

@@ -150,6 +150,23 @@ class UnpackTest(unittest.TestCase):
         proc = self.strata("image", "unpack", "strata.test/sample:1")
         self.assertIn("0 applied, 3 already there", proc.stdout)
 
+    def test_root_path_with_overlay_separators(self):
+        # ':' and ',' separate overlay layers and options: the snapshotter escapes them in the
+        # mounts it returns, and the differ and the unpack must read its paths back unescaped.
+        self.assertEqual(self.stack.daemon.terminate(), 0)
+        root = os.path.join(self.workdir, "root:with,separators")
+        self.stack = s.Stack(self, self.workdir, root=root).start()
+        name = "strata.test/separators:1"
+        expect = self.make_image(name, "--layers", "4", "--whiteouts")
+        want = s.tree_digest(self, expect, *DIGEST_OPTIONS)
+        for args in (["--sequential"], []):
+            with self.subTest(args=args):
+                result = self.stack.strata_json("image", "unpack", name, *args)
+                self.assertTrue(all(l["applied"] for l in result["layers"]), result)
+                self.assertTrue(os.path.isdir(os.path.join(root, s.SNAPSHOTTER_URI)))
+                self.assertEqual(self.mounted_digest(name), want)
+                self.stack.remove_all_snapshots()
+
     def test_parallel_equals_sequential_with_whiteouts_in_every_layer(self):
         name = "strata.test/whiteouts:100"
         expect = self.make_image(name, "--layers", "100", "--whiteouts")

@@ -161,6 +161,22 @@ TEST(OverlayPaths, EscapeAndSplitRoundTrip) {
   }
 }
 
+TEST(OverlayPaths, UnescapeIsTheInverseOfEscape) {
+  using strata::mount::escape_overlay_path;
+  using strata::mount::unescape_overlay_path;
+  for (const char* p : {"/plain", "/with:colon", "/with,comma", "/back\\slash", "/a:b,c\\d"}) {
+    auto back = unescape_overlay_path(escape_overlay_path(p));
+    ASSERT_TRUE(back) << p << ": " << back.error().to_string();
+    EXPECT_EQ(*back, p);
+  }
+  for (const char* bad : {"", "/a:/b", "/a\\"}) {
+    auto r = unescape_overlay_path(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+    EXPECT_NE(r.error().message().find(bad), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(IdMappings, Parse) {
   using strata::mount::IdMapping;
   using strata::mount::parse_id_mappings;

@@ -33,6 +33,25 @@ TEST(ApplyTarget, OverlayAppliesIntoUpperdirWithOverlayWhiteouts) {
   EXPECT_FALSE(t->parents_unknown);
 }
 
+TEST(ApplyTarget, OverlayOptionValuesAreUnescaped) {
+  // The overlay snapshotter escapes '\\', ':' and ',' in its paths, as the kernel wants them.
+  auto t = apply_target({Mount{"overlay", "overlay", "",
+                               {"lowerdir=/r\\:1/a\\,b:/r\\:1/c::/data", "upperdir=/r\\:1/u\\,v",
+                                "workdir=/r\\:1/w"}}});
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(t->dir, "/r:1/u,v");
+  EXPECT_EQ(t->lowerdirs, (std::vector<std::string>{"/r:1/a,b", "/r:1/c"}))
+      << "data-only layers are not in the merged view";
+  for (const char* upper : {"upperdir=/a:/b", "upperdir=/a\\"}) {
+    auto bad = apply_target({Mount{"overlay", "overlay", "", {"lowerdir=/l", upper}}});
+    ASSERT_FALSE(bad) << upper;
+    EXPECT_EQ(bad.error().code(), strata::Code::InvalidArgument) << bad.error().to_string();
+  }
+  auto bad = apply_target({Mount{"overlay", "overlay", "", {"lowerdir=/l:", "upperdir=/u"}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), strata::Code::InvalidArgument);
+}
+
 TEST(ApplyTarget, OverlayWithoutLowerdirMeansTheParentsAreUnknown) {
   // A parallel unpack's parentless layer: the apply must not guess the lowers' directories.
   auto t = apply_target({Mount{"overlay", "overlay", "", {"upperdir=/u/fs"}}});

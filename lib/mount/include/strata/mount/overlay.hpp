@@ -16,6 +16,11 @@ namespace strata::mount {
 /// backslash, as overlay's option parser expects.
 std::string escape_overlay_path(std::string_view path);
 
+/// The path of an "upperdir=" or "workdir=" value, unescaped (the inverse of
+/// escape_overlay_path). Errors: InvalidArgument for an empty value, a lone trailing backslash or
+/// an unescaped ':' (naming the value).
+Result<std::string> unescape_overlay_path(std::string_view value);
+
 /// The layers of a "lowerdir=" value, top first, unescaped. `data_layers` receives the layers
 /// after a "::" separator (overlay data-only layers); pass nullptr to keep them in the result.
 /// Errors: InvalidArgument for an empty value or an empty layer (naming the value).
