@@ -93,8 +93,8 @@ Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode, const MadeDi
     return fd;
   if (errno != ENOENT) {
     if (errno == ENOTDIR)
-      return invalid_argument("cannot create directory \"" + std::string(rel) + "\" in " +
-                              path_ + ": a component exists and is not a directory");
+      return invalid_argument("cannot create directory \"" + std::string(rel) + "\" in " + path_ +
+                              ": a component exists and is not a directory");
     return sys_error("cannot open directory \"" + std::string(rel) + "\" in " + path_, errno);
   }
   // Walk component by component, each lookup still confined, creating what is missing.
@@ -123,8 +123,8 @@ Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode, const MadeDi
     }
     if (!next) {
       if (errno == ENOTDIR || errno == ENOENT || errno == EEXIST)
-        return invalid_argument("cannot create directory \"" + std::string(rel) + "\" in " +
-                                path_ + ": \"" + prefix + "\" exists and is not a directory");
+        return invalid_argument("cannot create directory \"" + std::string(rel) + "\" in " + path_ +
+                                ": \"" + prefix + "\" exists and is not a directory");
       return sys_error("cannot open directory \"" + prefix + "\" in " + path_, errno);
     }
     parent = std::move(next);

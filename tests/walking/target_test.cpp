@@ -35,9 +35,11 @@ TEST(ApplyTarget, OverlayAppliesIntoUpperdirWithOverlayWhiteouts) {
 
 TEST(ApplyTarget, OverlayOptionValuesAreUnescaped) {
   // The overlay snapshotter escapes '\\', ':' and ',' in its paths, as the kernel wants them.
-  auto t = apply_target({Mount{"overlay", "overlay", "",
-                               {"lowerdir=/r\\:1/a\\,b:/r\\:1/c::/data", "upperdir=/r\\:1/u\\,v",
-                                "workdir=/r\\:1/w"}}});
+  auto t = apply_target({Mount{
+      "overlay",
+      "overlay",
+      "",
+      {"lowerdir=/r\\:1/a\\,b:/r\\:1/c::/data", "upperdir=/r\\:1/u\\,v", "workdir=/r\\:1/w"}}});
   ASSERT_TRUE(t) << t.error().to_string();
   EXPECT_EQ(t->dir, "/r:1/u,v");
   EXPECT_EQ(t->lowerdirs, (std::vector<std::string>{"/r:1/a,b", "/r:1/c"}))

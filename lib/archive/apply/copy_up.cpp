@@ -521,8 +521,8 @@ Result<CopyUp::MergedDirs> CopyUp::merged_dirs(const std::vector<std::string>& c
   if (auto st = open_parents(); !st)
     return st.error();
   for (auto& parent : parents_) {
-    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr,
-                  &out.dirs, Want::Directory);
+    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr, &out.dirs,
+                  Want::Directory);
     if (!l)
       return std::move(l).error();
     if (l->seen == Seen::Hidden || l->opaque)

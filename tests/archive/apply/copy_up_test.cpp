@@ -358,10 +358,9 @@ TEST_F(CopyUp, ImpliedDirectoriesTakeOwnerModeAndXattrsFromTheMergedLowers) {
   stdfs::create_directories(lower(1) / "r");
   ::chmod((lower(1) / "r").c_str(), 0711);
   seal();
-  ASSERT_TRUE(
-      expect_ok(TarBuilder().file("p/q/f", "new").file("r/.wh.gone", "").bytes(),
-                overlay({lower(0), lower(1)}))
-          .ok);
+  ASSERT_TRUE(expect_ok(TarBuilder().file("p/q/f", "new").file("r/.wh.gone", "").bytes(),
+                        overlay({lower(0), lower(1)}))
+                  .ok);
   auto p = lstat_of(root_ / "p"), q = lstat_of(root_ / "p/q"), r = lstat_of(root_ / "r");
   EXPECT_EQ(p.st_mode & 07777, 0750u);
   EXPECT_EQ(p.st_uid, 11u);
@@ -410,9 +409,9 @@ TEST_F(CopyUp, ImpliedDirectoriesNoLowerShowsAreNew0755Directories) {
 TEST_F(CopyUp, ImpliedDirectoryWithParentsUnknownIsNotFound) {
   auto unknown = overlay({});
   unknown.parents_unknown = true;
-  for (const auto& tar : {TarBuilder().file("a/f", "").bytes(),
-                          TarBuilder().file("w/.wh.x", "").bytes(),
-                          TarBuilder().dir("d").file("d/e/f", "").bytes()}) {
+  for (const auto& tar :
+       {TarBuilder().file("a/f", "").bytes(), TarBuilder().file("w/.wh.x", "").bytes(),
+        TarBuilder().dir("d").file("d/e/f", "").bytes()}) {
     stdfs::remove_all(root_);
     stdfs::create_directory(root_);
     auto msg = expect_error(tar, Code::NotFound, unknown);
