@@ -98,7 +98,7 @@ private:
   // while the worker runs, except inside the operations the worker hands it.
   std::shared_ptr<StreamWorkers> workers_;
   Handoff handoff_;
-  Streaming streaming_;  ///< flags of the current request's route
+  Streaming streaming_; ///< flags of the current request's route
   std::optional<http::request_parser<http::buffer_body>> upload_;
   bool expect_continue_ = false;          ///< "100 Continue" owed before the first body read
   bool body_done_ = false;                ///< the worker has read the whole request body

@@ -31,9 +31,10 @@ constexpr std::size_t stream_chunk = 256 * 1024;
 Error transfer_error(const beast::error_code& ec, std::string_view doing,
                      std::chrono::steady_clock::duration idle_timeout) {
   if (ec == beast::error::timeout)
-    return Error(Code::DeadlineExceeded,
-                 fmt::format("{}: the client made no progress for {} s", doing,
-                             std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count()));
+    return Error(
+        Code::DeadlineExceeded,
+        fmt::format("{}: the client made no progress for {} s", doing,
+                    std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count()));
   if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
       ec == asio::error::eof || ec == asio::error::connection_reset ||
       ec == asio::error::broken_pipe || ec == asio::error::operation_aborted)
@@ -69,10 +70,10 @@ void Connection::start_upload() {
 
 void Connection::run_streaming(Request request, bool keep_alive) {
   auto self = shared_from_this();
-  bool started = workers_ && workers_->spawn([self, request = std::move(request),
-                                              keep_alive]() mutable {
-    self->serve_streaming(std::move(request), keep_alive);
-  });
+  bool started =
+      workers_ && workers_->spawn([self, request = std::move(request), keep_alive]() mutable {
+        self->serve_streaming(std::move(request), keep_alive);
+      });
   if (!started)
     send(Response::error(unavailable("stratad is serving as many streaming requests as it "
                                      "allows at once, or is stopping; retry later")),
@@ -86,14 +87,14 @@ void Connection::read_body_some(std::size_t want, Handoff::Done done) {
     expect_continue_ = false;
     interim_.emplace(http::status::continue_, upload_->get().version());
     stream_.expires_after(limits_.idle_timeout);
-    return http::async_write(stream_, *interim_,
-                             [self = shared_from_this(), want, done = std::move(done)](
-                                 beast::error_code ec, std::size_t) mutable {
-                               if (ec)
-                                 return done(transfer_error(ec, "sending 100 Continue",
-                                                            self->limits_.idle_timeout));
-                               self->read_body_some(want, std::move(done));
-                             });
+    return http::async_write(
+        stream_, *interim_,
+        [self = shared_from_this(), want, done = std::move(done)](beast::error_code ec,
+                                                                  std::size_t) mutable {
+          if (ec)
+            return done(transfer_error(ec, "sending 100 Continue", self->limits_.idle_timeout));
+          self->read_body_some(want, std::move(done));
+        });
   }
   if (upload_->is_done())
     return done(std::size_t{0});
@@ -130,14 +131,14 @@ void Connection::write_stream_head(Response response, std::optional<std::uint64_
     head.chunked(true);
   auto& writer = stream_head_writer_.emplace(head);
   stream_.expires_after(limits_.idle_timeout);
-  http::async_write_header(stream_, writer,
-                           [self = shared_from_this(), done = std::move(done)](
-                               beast::error_code ec, std::size_t) {
-                             if (ec)
-                               return done(transfer_error(ec, "sending the response header",
-                                                          self->limits_.idle_timeout));
-                             done(std::size_t{0});
-                           });
+  http::async_write_header(
+      stream_, writer,
+      [self = shared_from_this(), done = std::move(done)](beast::error_code ec, std::size_t) {
+        if (ec)
+          return done(
+              transfer_error(ec, "sending the response header", self->limits_.idle_timeout));
+        done(std::size_t{0});
+      });
 }
 
 void Connection::write_stream_chunk(std::size_t n, Handoff::Done done) {
@@ -159,14 +160,13 @@ void Connection::write_stream_end(Handoff::Done done) {
   if (!stream_chunked_)
     return done(std::size_t{0});
   stream_.expires_after(limits_.idle_timeout);
-  asio::async_write(stream_, http::make_chunk_last(),
-                    [self = shared_from_this(), done = std::move(done)](beast::error_code ec,
-                                                                        std::size_t) {
-                      if (ec)
-                        return done(transfer_error(ec, "ending the response body",
-                                                   self->limits_.idle_timeout));
-                      done(std::size_t{0});
-                    });
+  asio::async_write(
+      stream_, http::make_chunk_last(),
+      [self = shared_from_this(), done = std::move(done)](beast::error_code ec, std::size_t) {
+        if (ec)
+          return done(transfer_error(ec, "ending the response body", self->limits_.idle_timeout));
+        done(std::size_t{0});
+      });
 }
 
 // ---- on the worker thread ----
@@ -201,10 +201,10 @@ Result<std::size_t> Connection::pull_body(std::span<std::byte> buf) {
   if (buf.empty())
     return invalid_argument("reading the request body into an empty buffer");
   const std::size_t want = std::min(buf.size(), upload_chunk_.size());
-  auto n = handoff_.call(stream_.get_executor(),
-                         [self = shared_from_this(), want](Handoff::Done done) {
-                           self->read_body_some(want, std::move(done));
-                         });
+  auto n =
+      handoff_.call(stream_.get_executor(), [self = shared_from_this(), want](Handoff::Done done) {
+        self->read_body_some(want, std::move(done));
+      });
   if (!n)
     return n;
   if (*n == 0)
@@ -249,8 +249,8 @@ void Connection::pump_body(const Request& request, Response response, bool keep_
   std::uint64_t sent = 0;
   while (*n > 0) {
     if (body.size && sent + *n > *body.size)
-      return abort_stream(request, Error(Code::DataLoss,
-                                         fmt::format("the body source yields more than the {} "
+      return abort_stream(
+          request, Error(Code::DataLoss, fmt::format("the body source yields more than the {} "
                                                      "bytes announced",
                                                      *body.size)));
     auto written = handoff_.call(ex, [self, count = *n](Handoff::Done done) {
@@ -264,8 +264,8 @@ void Connection::pump_body(const Request& request, Response response, bool keep_
       return abort_stream(request, n.error().wrap(fmt::format("at byte {}", sent)));
   }
   if (body.size && sent != *body.size)
-    return abort_stream(request, Error(Code::DataLoss,
-                                       fmt::format("the body source ended after {} of the {} "
+    return abort_stream(
+        request, Error(Code::DataLoss, fmt::format("the body source ended after {} of the {} "
                                                    "bytes announced",
                                                    sent, *body.size)));
   auto end = handoff_.call(ex, [self](Handoff::Done done) { self->write_stream_end(done); });

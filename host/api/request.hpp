@@ -22,10 +22,10 @@ using PathParams = std::map<std::string, std::string, std::less<>>;
 
 struct Request {
   http::verb method = http::verb::unknown;
-  std::string target; ///< as received, e.g. "/v1/plugins?type=x%20y"
-  std::string path;   ///< the target without its query, still encoded
-  PathParams params;  ///< decoded path parameters of the matched route
-  QueryParams query;  ///< decoded query parameters (a repeated key: its last value)
+  std::string target;   ///< as received, e.g. "/v1/plugins?type=x%20y"
+  std::string path;     ///< the target without its query, still encoded
+  PathParams params;    ///< decoded path parameters of the matched route
+  QueryParams query;    ///< decoded query parameters (a repeated key: its last value)
   QueryList query_list; ///< every decoded query parameter in order, repeated keys included
   http::fields headers;
   std::string body; ///< the whole body; empty on Streaming::upload routes

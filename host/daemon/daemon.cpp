@@ -26,7 +26,9 @@ namespace {
 
 constexpr unsigned api_threads = 2;
 
-std::string absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+std::string absolute(const std::string& p) {
+  return fs::absolute(p).lexically_normal().string();
+}
 
 // The host creates its own root and state (plugins create their subdirectories).
 Status make_dir(const std::string& path, fs::perms mode, const char* what) {
@@ -42,13 +44,17 @@ Status make_dir(const std::string& path, fs::perms mode, const char* what) {
   return {};
 }
 
-void report(const Error& e) { std::cerr << "stratad: " << e.message() << "\n"; }
+void report(const Error& e) {
+  std::cerr << "stratad: " << e.message() << "\n";
+}
 
 // Until the API loop runs (and asio takes the signals over), SIGINT/SIGTERM only set this flag,
 // which plugin initialisation polls: a stop during a slow startup closes what was initialised
 // and exits cleanly instead of dying with the default action.
 std::atomic<bool> stop_requested{false};
-extern "C" void on_startup_signal(int) { stop_requested.store(true); }
+extern "C" void on_startup_signal(int) {
+  stop_requested.store(true);
+}
 
 void catch_startup_signals() {
   struct sigaction sa {};
@@ -99,10 +105,10 @@ int run_daemon(const DaemonOptions& options) {
   catch_startup_signals();
   auto outcomes = load_plugins(*cfg);
   PluginSet plugins;
-  initialise_plugins(*cfg, outcomes,
-                     std::chrono::milliseconds(
-                         static_cast<long long>(options.plugin_init_timeout_seconds * 1000)),
-                     [] { return stop_requested.load(); }, plugins);
+  initialise_plugins(
+      *cfg, outcomes,
+      std::chrono::milliseconds(static_cast<long long>(options.plugin_init_timeout_seconds * 1000)),
+      [] { return stop_requested.load(); }, plugins);
   if (stop_requested.load()) {
     spdlog::info("stratad: stop signal during startup; closing initialised plugins");
     plugins.close_all();

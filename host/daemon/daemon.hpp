@@ -15,7 +15,7 @@ struct DaemonOptions {
   std::optional<std::string> root;
   std::optional<std::string> state;
   std::optional<std::string> address;
-  std::vector<std::string> plugin_dirs; ///< replaces plugin_dirs when non-empty
+  std::vector<std::string> plugin_dirs;    ///< replaces plugin_dirs when non-empty
   double plugin_init_timeout_seconds = 60; ///< a plugin whose init takes longer is an error
 };
 

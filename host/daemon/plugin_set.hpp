@@ -63,7 +63,7 @@ private:
   void init_one(const registry::Node& node, const PluginSetOptions& options);
   Slot* slot(const std::string& uri);
 
-  std::vector<Slot> slots_;                 // init order
+  std::vector<Slot> slots_;                  // init order
   std::map<std::string, std::size_t> index_; // uri -> slots_ index
   std::vector<PluginRecord> file_failures_;
 };

@@ -20,8 +20,8 @@ std::vector<std::pair<std::string, std::string>> plugin_defaults() {
 }
 
 void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outcomes,
-                        std::chrono::milliseconds init_timeout,
-                        std::function<bool()> should_stop, PluginSet& set) {
+                        std::chrono::milliseconds init_timeout, std::function<bool()> should_stop,
+                        PluginSet& set) {
   std::set<std::string> disabled(cfg.disabled_plugins.begin(), cfg.disabled_plugins.end());
   auto nodes = registry::graph(registry::Registry::instance().entries(), disabled);
   PluginSetOptions options;

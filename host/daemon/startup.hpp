@@ -20,8 +20,8 @@ std::vector<std::pair<std::string, std::string>> plugin_defaults();
 
 /// Orders the registered plugins and initialises them into `set`.
 void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outcomes,
-                        std::chrono::milliseconds init_timeout,
-                        std::function<bool()> should_stop, PluginSet& set);
+                        std::chrono::milliseconds init_timeout, std::function<bool()> should_stop,
+                        PluginSet& set);
 
 /// The reasons required plugins are not ok (missing, disabled, skipped, failed); empty when all
 /// are ok.

@@ -21,25 +21,40 @@ void UniqueFd::reset() noexcept {
 Error sys_error(std::string_view what, int err) {
   Code code = Code::Internal;
   switch (err) {
-  case ENOENT: code = Code::NotFound; break;
-  case EEXIST: code = Code::AlreadyExists; break;
+  case ENOENT:
+    code = Code::NotFound;
+    break;
+  case EEXIST:
+    code = Code::AlreadyExists;
+    break;
   case EACCES:
-  case EPERM: code = Code::PermissionDenied; break;
+  case EPERM:
+    code = Code::PermissionDenied;
+    break;
   case EINVAL:
   case ENAMETOOLONG:
   case ELOOP:
   case ENOTDIR:
-  case EXDEV: code = Code::InvalidArgument; break;
+  case EXDEV:
+    code = Code::InvalidArgument;
+    break;
   case ENOSPC:
   case EDQUOT:
   case EMFILE:
   case ENFILE:
-  case ENOMEM: code = Code::ResourceExhausted; break;
+  case ENOMEM:
+    code = Code::ResourceExhausted;
+    break;
   case ENOSYS:
-  case EOPNOTSUPP: code = Code::NotImplemented; break;
+  case EOPNOTSUPP:
+    code = Code::NotImplemented;
+    break;
   case EBUSY:
-  case EAGAIN: code = Code::Unavailable; break;
-  default: break;
+  case EAGAIN:
+    code = Code::Unavailable;
+    break;
+  default:
+    break;
   }
   return Error(code, std::string(what) + ": " + std::strerror(err));
 }

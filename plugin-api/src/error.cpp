@@ -5,10 +5,10 @@
 namespace strata {
 namespace {
 constexpr std::array<std::string_view, 17> code_names = {
-    "Ok",           "Cancelled",          "Unknown", "InvalidArgument", "DeadlineExceeded",
-    "NotFound",     "AlreadyExists",      "PermissionDenied", "ResourceExhausted",
-    "FailedPrecondition", "Aborted",      "OutOfRange", "NotImplemented", "Internal",
-    "Unavailable",  "DataLoss",           "Unauthenticated"};
+    "Ok",       "Cancelled",      "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "NotImplemented",   "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
 } // namespace
 
 std::string_view to_string(Code code) noexcept {

@@ -40,8 +40,8 @@ Result<std::size_t> FileReader::read_at(std::span<std::byte> buf, std::int64_t o
         if (errno == EINTR)
           continue;
         return fs::sys_error("cannot read blob " + digest_ + " at offset " +
-                             std::to_string(offset + std::int64_t(got)),
-                         errno);
+                                 std::to_string(offset + std::int64_t(got)),
+                             errno);
       }
       if (n == 0)
         return Error(Code::DataLoss, "content: blob " + digest_ + " ended at offset " +

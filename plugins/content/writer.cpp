@@ -58,15 +58,17 @@ IngestWriter::open(std::shared_ptr<Core> core, const std::string& ref, const Des
   if (!dir_fd)
     return std::move(dir_fd).error();
   // O_TRUNC: ingests are not resumable, whatever an earlier writer of this ref left is dropped.
-  fs::UniqueFd data(::openat(dir_fd->get(), "data", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  fs::UniqueFd data(
+      ::openat(dir_fd->get(), "data", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!data)
     return fs::sys_error("cannot create " + dir + "/data", errno);
   // The ref, for an operator wondering what a hashed directory name belongs to.
-  fs::UniqueFd ref_fd(::openat(dir_fd->get(), "ref", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  fs::UniqueFd ref_fd(
+      ::openat(dir_fd->get(), "ref", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!ref_fd)
     return fs::sys_error("cannot create " + dir + "/ref", errno);
-  if (auto st =
-          fs::write_all(ref_fd.get(), std::as_bytes(std::span(ref.data(), ref.size())), dir + "/ref");
+  if (auto st = fs::write_all(ref_fd.get(), std::as_bytes(std::span(ref.data(), ref.size())),
+                              dir + "/ref");
       !st)
     return std::move(st).error();
   return std::unique_ptr<IngestWriter>(new IngestWriter(

@@ -40,11 +40,11 @@ struct Builder {
           add_edge(it->second);
           nodes[i].hard_dependencies.push_back(req);
         } else if (!nodes[i].problem) {
-          nodes[i].problem = not_found(
-              "requires " + req + ", which " +
-              (disabled.count(req) ? "is disabled in disabled_plugins"
-                                   : "no loaded plugin provides; install the plugin that "
-                                     "provides it or remove this plugin"));
+          nodes[i].problem =
+              not_found("requires " + req + ", which " +
+                        (disabled.count(req) ? "is disabled in disabled_plugins"
+                                             : "no loaded plugin provides; install the plugin that "
+                                               "provides it or remove this plugin"));
         }
       }
     }

@@ -17,8 +17,9 @@ Status validate(const Registration& r) {
   if (r.id.empty())
     return invalid_argument("plugin of type " + r.type + " has no id");
   if (!is_valid_name(r.type) || !is_valid_name(r.id))
-    return invalid_argument("plugin \"" + r.uri() +
-                            "\": type and id must not contain spaces, quotes or control characters");
+    return invalid_argument(
+        "plugin \"" + r.uri() +
+        "\": type and id must not contain spaces, quotes or control characters");
   if (!r.init)
     return invalid_argument("plugin " + r.uri() + " has no init function");
   const std::string self = r.uri();

@@ -176,9 +176,8 @@ TEST_F(ContentRoutesTest, PutWithTheDigestInThePath) {
   EXPECT_EQ(json::value_to<ContentInfo>(RawClient::json(res)).digest, digest);
   // Path and query must agree.
   res = RawClient(socket_path_)
-            .request(http::verb::put, "/v1/content/" + digest + "?digest=" +
-                                          digest::sha256_of("other"),
-                     data);
+            .request(http::verb::put,
+                     "/v1/content/" + digest + "?digest=" + digest::sha256_of("other"), data);
   EXPECT_EQ(res.result_int(), 400);
 }
 
@@ -234,10 +233,9 @@ TEST_F(ContentRoutesTest, ConcurrentUploadsOfOneRefConflict) {
 TEST_F(ContentRoutesTest, NoStoreIs503) {
   store_.reset();
   RawClient client(socket_path_);
-  for (auto [method, target] :
-       {std::pair{http::verb::get, std::string("/v1/content")},
-        std::pair{http::verb::get, "/v1/content/" + digest::sha256_of("x")},
-        std::pair{http::verb::post, std::string("/v1/content")}}) {
+  for (auto [method, target] : {std::pair{http::verb::get, std::string("/v1/content")},
+                                std::pair{http::verb::get, "/v1/content/" + digest::sha256_of("x")},
+                                std::pair{http::verb::post, std::string("/v1/content")}}) {
     auto res = RawClient(socket_path_).request(method, target, "x");
     EXPECT_EQ(res.result_int(), 503) << target;
     EXPECT_EQ(RawClient::json(res).at("code"), "Unavailable");

@@ -142,10 +142,11 @@ TEST_F(PluginSetTest, HungInitTimesOutAndOthersContinue) {
   options.init_timeout = std::chrono::milliseconds(200);
   auto release = std::make_shared<std::promise<void>>();
   auto released = release->get_future().share();
-  run({entry("hang", {}, [released](InitContext&) -> InitResult {
-         released.wait();
-         return internal_error("late");
-       }),
+  run({entry("hang", {},
+             [released](InitContext&) -> InitResult {
+               released.wait();
+               return internal_error("late");
+             }),
        entry("after", {}, ok_init("after"))});
   EXPECT_EQ(rec("hang").status, PluginStatus::Error);
   EXPECT_EQ(rec("hang").error_code, "DeadlineExceeded");
@@ -165,10 +166,11 @@ TEST_F(PluginSetTest, StopRequestAbandonsHungInitAndInitialisesNothingMore) {
     stop->store(true);
   });
   auto t0 = std::chrono::steady_clock::now();
-  run({entry("hang", {}, [released](InitContext&) -> InitResult {
-         released.wait();
-         return internal_error("late");
-       }),
+  run({entry("hang", {},
+             [released](InitContext&) -> InitResult {
+               released.wait();
+               return internal_error("late");
+             }),
        entry("after", {}, ok_init("after"))});
   signaller.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));

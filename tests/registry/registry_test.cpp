@@ -40,7 +40,9 @@ protected:
   }
 };
 
-TEST_F(RegistryTest, SingletonIsOneObject) { EXPECT_EQ(&Registry::instance(), &r); }
+TEST_F(RegistryTest, SingletonIsOneObject) {
+  EXPECT_EQ(&Registry::instance(), &r);
+}
 
 TEST_F(RegistryTest, RefusesEmptyTypeAndId) {
   auto st = r.add(reg("", "x"), "a.so");
@@ -92,9 +94,9 @@ TEST_F(RegistryTest, OrdersByRequiresKeepingRegistrationOrderOtherwise) {
   ASSERT_TRUE(r.add(reg("strata.differ.v1", "walking", {"strata.content.v1.content"}), "3"));
   ASSERT_TRUE(r.add(reg("strata.content.v1", "content"), "4"));
   ASSERT_TRUE(r.add(reg("strata.differ.v1", "other"), "5"));
-  EXPECT_EQ(order(), (std::vector<std::string>{
-                         "strata.content.v1.content", "strata.differ.v1.walking",
-                         "strata.differ.v1.other", "strata.service.v1.diff", "strata.internal.v1.a"}));
+  EXPECT_EQ(order(), (std::vector<std::string>{"strata.content.v1.content",
+                                               "strata.differ.v1.walking", "strata.differ.v1.other",
+                                               "strata.service.v1.diff", "strata.internal.v1.a"}));
   // Deterministic: the same input gives the same order.
   EXPECT_EQ(order(), order());
 }

@@ -60,13 +60,27 @@ private:
 };
 
 /// Shorthands for the common codes.
-inline Error invalid_argument(std::string m) { return {Code::InvalidArgument, std::move(m)}; }
-inline Error not_found(std::string m) { return {Code::NotFound, std::move(m)}; }
-inline Error already_exists(std::string m) { return {Code::AlreadyExists, std::move(m)}; }
-inline Error failed_precondition(std::string m) { return {Code::FailedPrecondition, std::move(m)}; }
-inline Error not_implemented(std::string m) { return {Code::NotImplemented, std::move(m)}; }
-inline Error unavailable(std::string m) { return {Code::Unavailable, std::move(m)}; }
-inline Error internal_error(std::string m) { return {Code::Internal, std::move(m)}; }
+inline Error invalid_argument(std::string m) {
+  return {Code::InvalidArgument, std::move(m)};
+}
+inline Error not_found(std::string m) {
+  return {Code::NotFound, std::move(m)};
+}
+inline Error already_exists(std::string m) {
+  return {Code::AlreadyExists, std::move(m)};
+}
+inline Error failed_precondition(std::string m) {
+  return {Code::FailedPrecondition, std::move(m)};
+}
+inline Error not_implemented(std::string m) {
+  return {Code::NotImplemented, std::move(m)};
+}
+inline Error unavailable(std::string m) {
+  return {Code::Unavailable, std::move(m)};
+}
+inline Error internal_error(std::string m) {
+  return {Code::Internal, std::move(m)};
+}
 
 /// Either a value or an Error. Access to the wrong alternative is a programming error (asserts).
 template <class T> class [[nodiscard]] Result {

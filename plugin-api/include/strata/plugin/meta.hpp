@@ -12,7 +12,7 @@ namespace strata {
 
 /// Filled by a plugin's init through InitContext::meta().
 struct Meta {
-  std::vector<Platform> platforms;           ///< platforms served; empty means "any"
+  std::vector<Platform> platforms;            ///< platforms served; empty means "any"
   std::map<std::string, std::string> exports; ///< e.g. {"root": "/var/lib/strata/..."}
   std::vector<std::string> capabilities;      ///< e.g. "rebase", "remap-ids"
   bool operator==(const Meta&) const = default;

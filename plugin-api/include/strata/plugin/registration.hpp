@@ -25,8 +25,8 @@ public:
 
   /// A template convenience so `return std::make_shared<MyPlugin>(...)` works.
   template <class T>
-    requires std::is_base_of_v<Instance, T>
-  InitResult(std::shared_ptr<T> instance) : v_(std::shared_ptr<Instance>(std::move(instance))) {}
+  requires std::is_base_of_v<Instance, T> InitResult(std::shared_ptr<T> instance)
+      : v_(std::shared_ptr<Instance>(std::move(instance))) {}
 
   bool ok() const noexcept { return v_.index() == 0; }
   bool skipped() const noexcept { return v_.index() == 2; }
