@@ -32,11 +32,28 @@ def build_type(build_dir):
     return "unknown"
 
 
+def xattrs_of(path):
+    """{name: value} of the xattrs of `path` (not followed), without overlayfs' own."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return {}
+    out = {}
+    for n in sorted(names):
+        if n.startswith("trusted.overlay.") or n.startswith("user.overlay."):
+            continue
+        try:
+            out[n] = os.getxattr(path, n, follow_symlinks=False).hex()
+        except OSError:
+            pass
+    return out
+
+
 def tree_records(roots, contents=False):
     """{relative path: what a tree comparison looks at} over one or more roots (overlay layers
-    count as one tree): mode, owner, symlink target, and for files size, mtime and either the
-    link count or, with `contents`, a SHA-256 of the bytes and the group of names sharing the
-    inode (inode numbers differ between two extractions, names do not)."""
+    count as one tree): mode, owner, xattrs, symlink target, and for files size, mtime and
+    either the link count or, with `contents`, a SHA-256 of the bytes and the group of names
+    sharing the inode (inode numbers differ between two extractions, names do not)."""
     out = {}
     inodes = {}
     for root in roots:
@@ -46,6 +63,9 @@ def tree_records(roots, contents=False):
                 rel = os.path.relpath(p, root)
                 st = os.lstat(p)
                 rec = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+                xattrs = xattrs_of(p)
+                if xattrs:
+                    rec["xattrs"] = xattrs
                 if stat.S_ISLNK(st.st_mode):
                     rec["target"] = os.readlink(p)
                 elif stat.S_ISREG(st.st_mode):

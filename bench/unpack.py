@@ -536,6 +536,7 @@ def main():
     settle = Settler(not args.no_drop_caches)
     daemon = Stratad(args.build_dir, work)
     results = {}
+    agree = {}
     try:
         print(f"unpack benchmark: {args.runs} runs per tool, {time.strftime('%Y-%m-%d %H:%M')}")
         print(f"  image {IMAGE_NAME}: {len(layer_files)} gzip layers, {totals['files']} files, "
@@ -656,7 +657,6 @@ def main():
         samples = {t: [] for t in tools}
         extra = {t: [] for t in tools}
         reference = None
-        agree = {}
         n = 0
         for i in range(args.runs):
             # Rotating the order, so that no tool always follows the same one's deletions.
@@ -751,6 +751,9 @@ def main():
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    if results and not all(agree.values()):
+        print("FAILED: some trees differ from bsdtar's (above): their times compare nothing")
+        return 1
     return 0 if results else 1
 
 
