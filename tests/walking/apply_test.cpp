@@ -78,6 +78,13 @@ protected:
     return Descriptor{media_type, digest, std::int64_t(blob.size()), {}};
   }
 
+  // `target` made empty, and the bind mount through which a layer is applied onto it.
+  static std::vector<Mount> bind_target(const stdfs::path& target) {
+    stdfs::remove_all(target);
+    stdfs::create_directories(target);
+    return {Mount{"bind", target.string(), "", {"rbind"}}};
+  }
+
   strata::walking::WalkingDiffer differ(strata::walking::Config config = {}) {
     return strata::walking::WalkingDiffer(store_, std::move(config));
   }
@@ -190,11 +197,10 @@ TEST_F(WalkingApply, DiffIdMismatchIsFailedPrecondition) {
   spit(dir_ / "l4/a", "a");
   auto [tar, gz] = layer("l4");
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
+  const auto mounts = bind_target(target);
   strata::ApplyOptions opts;
   opts.diff_id = strata::digest::sha256_of("something else");
-  auto r = differ().apply(ingest(gz, strata::media_type::layer_tar_gzip),
-                          {Mount{"bind", target.string(), "", {"rbind"}}}, opts);
+  auto r = differ().apply(ingest(gz, strata::media_type::layer_tar_gzip), mounts, opts);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::FailedPrecondition) << r.error().to_string();
   EXPECT_NE(r.error().message().find(opts.diff_id), std::string::npos);
@@ -204,9 +210,8 @@ TEST_F(WalkingApply, UnknownMediaTypeIsNotImplementedAndTouchesNothing) {
   spit(dir_ / "l5/a", "a");
   auto [tar, gz] = layer("l5");
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
-  auto r = differ().apply(ingest(gz, "application/vnd.example.layer+magic"),
-                          {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  const auto mounts = bind_target(target);
+  auto r = differ().apply(ingest(gz, "application/vnd.example.layer+magic"), mounts, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::NotImplemented) << r.error().to_string();
   EXPECT_TRUE(stdfs::is_empty(target));
@@ -214,11 +219,11 @@ TEST_F(WalkingApply, UnknownMediaTypeIsNotImplementedAndTouchesNothing) {
 
 TEST_F(WalkingApply, MissingBlobIsNotFound) {
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
+  const auto mounts = bind_target(target);
   auto r = differ().apply(
       Descriptor{
           strata::media_type::layer_tar_gzip, strata::digest::sha256_of("never stored"), 12, {}},
-      {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+      mounts, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::NotFound);
 }
@@ -231,12 +236,11 @@ TEST_F(WalkingApply, StreamProcessorTurnsACustomMediaTypeIntoATar) {
   config.processors.push_back(strata::streamproc::ProcessorSpec{
       "gunzip", {custom}, strata::media_type::layer_tar, "/usr/bin/gzip", {"-d", "-c"}, {}});
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
+  const auto mounts = bind_target(target);
   strata::ApplyOptions opts;
   opts.diff_id = strata::digest::sha256_of(tar);
   opts.sync_fs = true;
-  auto r = differ(config).apply(ingest(gz, custom), {Mount{"bind", target.string(), "", {"rbind"}}},
-                                opts);
+  auto r = differ(config).apply(ingest(gz, custom), mounts, opts);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(slurp(target / "via/processor"), "p");
 }
@@ -247,9 +251,8 @@ TEST_F(WalkingApply, ProcessorThatCannotRunLeavesTheMediaTypeNotImplemented) {
   config.processors.push_back(strata::streamproc::ProcessorSpec{
       "relative", {custom}, strata::media_type::layer_tar, "bin/gzip", {"-d"}, {}});
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
-  auto r = differ(config).apply(ingest("irrelevant", custom),
-                                {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  const auto mounts = bind_target(target);
+  auto r = differ(config).apply(ingest("irrelevant", custom), mounts, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::NotImplemented);
   EXPECT_NE(r.error().message().find("relative"), std::string::npos) << r.error().to_string();
@@ -271,10 +274,10 @@ TEST_F(WalkingApply, EveryGzipDecoderAndThreadSettingGivesTheSameLayer) {
       config.gzip_decoder = decoder;
       config.decompress_thread = thread;
       const auto target = dir_ / ("target" + std::to_string(n++));
-      stdfs::create_directory(target);
+      const auto mounts = bind_target(target);
       strata::ApplyOptions opts;
       opts.diff_id = strata::digest::sha256_of(tar);
-      auto r = differ(config).apply(desc, {Mount{"bind", target.string(), "", {"rbind"}}}, opts);
+      auto r = differ(config).apply(desc, mounts, opts);
       ASSERT_TRUE(r) << r.error().to_string();
       EXPECT_EQ(r->digest, opts.diff_id);
       EXPECT_EQ(slurp(target / "big"), std::string(3 << 20, 'b'));
@@ -296,9 +299,8 @@ TEST_F(WalkingApply, CorruptGzipIsInvalidArgumentWithEitherDecoderAndThread) {
         config.gzip_decoder = decoder;
         config.decompress_thread = thread;
         const auto target = dir_ / "target";
-        stdfs::remove_all(target);
-        stdfs::create_directory(target);
-        auto r = differ(config).apply(desc, {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+        const auto mounts = bind_target(target);
+        auto r = differ(config).apply(desc, mounts, {});
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error().code(), Code::InvalidArgument) << r.error().to_string();
         EXPECT_NE(r.error().message().find("corrupt gzip stream"), std::string::npos)
@@ -317,11 +319,10 @@ TEST_F(WalkingApply, ProcessorOutputIsInflatedOnTheThreadAndTheChainClosedAfter)
   config.processors.push_back(strata::streamproc::ProcessorSpec{
       "cat", {custom}, strata::media_type::layer_tar_gzip, "/bin/cat", {}, {}});
   const auto target = dir_ / "target";
-  stdfs::create_directory(target);
+  const auto mounts = bind_target(target);
   strata::ApplyOptions opts;
   opts.diff_id = strata::digest::sha256_of(tar);
-  auto r = differ(config).apply(ingest(gz, custom), {Mount{"bind", target.string(), "", {"rbind"}}},
-                                opts);
+  auto r = differ(config).apply(ingest(gz, custom), mounts, opts);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(slurp(target / "via/cat"), "c");
 }
@@ -339,11 +340,9 @@ TEST_F(WalkingApply, ApplyThatFailsEarlyStopsTheDecompressThread) {
       "cat", {custom}, strata::media_type::layer_tar_gzip, "/bin/cat", {}, {}});
   for (const auto& media_type : {std::string(strata::media_type::layer_tar_gzip), custom}) {
     const auto target = dir_ / "target";
-    stdfs::remove_all(target);
-    stdfs::create_directory(target);
+    const auto mounts = bind_target(target);
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = differ(config).apply(ingest(gz, media_type),
-                                  {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+    auto r = differ(config).apply(ingest(gz, media_type), mounts, {});
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), Code::InvalidArgument) << r.error().to_string();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
