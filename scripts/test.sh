@@ -5,7 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+setup_start=$SECONDS
 scripts/setup.sh || exit 1
+echo "== setup: $((SECONDS - setup_start)) s"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/strata-ccache}"
 export PATH="/usr/lib/ccache:$PATH"
 
@@ -20,16 +22,25 @@ configure() { # dir, extra meson args...
 }
 
 status=0
+phase_start=$SECONDS
+phase_done() { # label: prints how long the phase that just ended took
+  echo "== $1: $((SECONDS - phase_start)) s"
+  phase_start=$SECONDS
+}
+
 run_suite() { # dir, label
   local dir=$1 label=$2
   echo "== $label: build ($dir)"
   if ! ninja -C "$dir"; then
     echo "== $label: build failed"
     status=1
+    phase_done "$label build (failed)"
     return
   fi
+  phase_done "$label build"
   echo "== $label: test"
   meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+  phase_done "$label test"
 }
 
 configure build || exit 1
