@@ -10,6 +10,9 @@ scripts/setup.sh || exit 1
 echo "== setup: $((SECONDS - setup_start)) s"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/strata-ccache}"
 export PATH="/usr/lib/ccache:$PATH"
+# Paths relative to the checkout and no working directory in the hash: a clone in another folder
+# (CI's) reuses the objects of an earlier build of the same sources.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 configure() { # dir, extra meson args...
   local dir=$1
