@@ -57,6 +57,8 @@ public:
       return st;
     if (!times.rel.empty())
       dir_times_.push_back(times);
+    if (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))
+      links_written_.insert(*rel);
     mark_written(*rel);
     return {};
   }
@@ -84,114 +86,201 @@ private:
       p = fs::split_parent(p).first;
   }
 
-  // The directory a whiteout acts on, or an empty fd when there is none (missing, or a
-  // non-directory): then there is nothing below it to hide.
-  Result<fs::UniqueFd> open_lower_dir(const std::string& parent) const {
-    auto path = root_.open_at(parent, O_PATH);
-    if (!path)
-      return path.error().code() == Code::NotFound ? Result<fs::UniqueFd>(fs::UniqueFd())
-                                                   : Result<fs::UniqueFd>(std::move(path).error());
-    struct stat st {};
-    if (::fstat(path->get(), &st) != 0)
-      return fs::sys_error("cannot stat \"" + parent + "\"", errno);
-    if (!S_ISDIR(st.st_mode))
-      return fs::UniqueFd();
-    fs::UniqueFd dir(::openat(path->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir)
-      return fs::sys_error("cannot open directory \"" + parent + "\"", errno);
-    return dir;
+  // What the path `parent` is in the root, walked component by component without following.
+  enum class Way { Directory, Missing, NonDirectory, Symlink };
+  struct Walked {
+    Way way = Way::Directory;
+    std::string at;      // NonDirectory, Symlink: the component's path
+    bool opaque = false; // Overlay mode: a directory on the way carries the opaque xattr
+  };
+  Result<Walked> walk(const std::string& parent) const {
+    Walked out;
+    // One descriptor at a time, whatever the depth.
+    fs::UniqueFd cur(::fcntl(root_.fd(), F_DUPFD_CLOEXEC, 0));
+    if (!cur)
+      return fs::sys_error("cannot duplicate the root's descriptor", errno);
+    const bool overlay = opts_.whiteouts == WhiteoutMode::Overlay;
+    for (std::size_t begin = 0; begin < parent.size();) {
+      std::size_t end = parent.find('/', begin);
+      if (end == std::string::npos)
+        end = parent.size();
+      const std::string name = parent.substr(begin, end - begin);
+      out.at = parent.substr(0, end);
+      struct stat st {};
+      if (::fstatat(cur.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno != ENOENT)
+          return fs::sys_error("cannot stat \"" + out.at + "\"", errno);
+        out.way = Way::Missing;
+        return out;
+      }
+      if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
+        out.way = S_ISLNK(st.st_mode) ? Way::Symlink : Way::NonDirectory;
+        return out;
+      }
+      fs::UniqueFd next(
+          ::openat(cur.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!next)
+        return fs::sys_error("cannot open directory \"" + out.at + "\"", errno);
+      if (overlay && !out.opaque) {
+        char v[2] = {};
+        out.opaque =
+            ::fgetxattr(next.get(), opts_.opaque_xattr.c_str(), v, sizeof v) == 1 && v[0] == 'y';
+      }
+      cur = std::move(next);
+      begin = end + 1;
+    }
+    out.at = parent;
+    return out;
   }
 
-  // Whether a component of `parent` exists in the root as a file, device or fifo (a file this
-  // layer wrote where a directory was, say). A whiteout below it hides nothing: in an
-  // upperdir the non-directory already hides the whole lower subtree. Each prefix is checked
-  // without following its last component, and the earlier ones are directories, so no symlink
-  // is ever followed.
-  bool under_non_directory(const std::string& parent) const {
-    for (std::size_t end = 0; end != std::string::npos && !parent.empty();) {
-      end = parent.find('/', end + 1);
-      const std::string prefix = parent.substr(0, end);
-      struct stat st {};
-      if (::fstatat(root_.fd(), prefix.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return false; // missing: make_dirs creates it
-      if (S_ISLNK(st.st_mode))
-        return false; // make_dirs refuses the way through a symlink, as it must
-      if (!S_ISDIR(st.st_mode))
-        return true;
+  static Error below_symlink(const std::string& entry, const std::string& link) {
+    return invalid_argument("whiteout \"" + entry + "\" is below \"" + link +
+                            "\", a symlink of a lower layer: a layer diff never descends a "
+                            "symlink, and following it would hide entries elsewhere");
+  }
+
+  // What a whiteout for `parent`'s entries does: nothing (below a non-directory, or where no
+  // directory is), hide what the directory holds (Remove mode, or an upperdir directory that
+  // hides the layers below itself: one carrying the opaque xattr, or one no lower layer has),
+  // or also leave overlay markers because a lower directory shows through. Below a symlink the
+  // layer was not made against this tree, unless this layer wrote the link (it then replaced
+  // whatever was there, and whiteouts act first).
+  enum class Act { Nothing, Hide, HideAndMark };
+  Result<Act> act_of_whiteout(const std::string& parent, const std::string& entry) {
+    auto w = walk(parent);
+    if (!w)
+      return std::move(w).error();
+    const bool overlay = opts_.whiteouts == WhiteoutMode::Overlay;
+    switch (w->way) {
+    case Way::NonDirectory:
+      return Act::Nothing;
+    case Way::Symlink:
+      if (links_written_.count(w->at))
+        return Act::Nothing;
+      return below_symlink(entry, w->at);
+    case Way::Directory:
+      if (!overlay)
+        return Act::Hide;
+      if (w->opaque)
+        return Act::Hide;
+      // The layers below are unknown: a directory of this layer may cover a lower one.
+      if (opts_.parents_unknown)
+        return Act::HideAndMark;
+      break;
+    case Way::Missing:
+      if (!overlay || w->opaque)
+        return Act::Nothing;
+      break;
     }
-    return false;
+    auto lower = writer_.copy_up().lower_shows(parent);
+    if (!lower)
+      return std::move(lower).error();
+    const bool in_lower = lower->shows == detail::CopyUp::Shows::Directory;
+    if (w->way == Way::Directory) // a marker there would show as a device: nothing to hide
+      return in_lower ? Act::HideAndMark : Act::Hide;
+    if (lower->shows == detail::CopyUp::Shows::Symlink)
+      return below_symlink(entry, lower->at);
+    return in_lower ? Act::HideAndMark : Act::Nothing;
+  }
+
+  // The directory `parent` for a whiteout that acts on it, made in an upperdir when only a
+  // lower layer has it.
+  Result<fs::UniqueFd> whiteout_dir(const std::string& parent) {
+    if (opts_.whiteouts == WhiteoutMode::Overlay)
+      return writer_.make_dirs(parent);
+    return root_.open_at(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   }
 
   Status whiteout(const std::string& parent, const std::string& base, archive_entry* e) {
     // Whiteouts remove entries, which may be the directory the writer has cached.
     writer_.forget_parent();
-    if (base == opaque_marker)
-      return opaque(parent);
+    const std::string entry = join(parent, base);
+    if (base == opaque_marker) {
+      auto act = act_of_whiteout(parent, entry);
+      if (!act || *act == Act::Nothing)
+        return act ? Status() : Status(std::move(act).error());
+      if (auto dir = whiteout_dir(parent); !dir)
+        return std::move(dir).error();
+      return hide_lower(parent);
+    }
     const std::string name = base.substr(whiteout_prefix.size());
     if (name.empty() || name == "." || name == "..")
       return invalid_argument("invalid whiteout name \"" + base +
                               "\": it must name an entry of its own directory");
     const std::string target = join(parent, name);
-    if (written_.count(target))
-      return {};
-    if (opts_.whiteouts == WhiteoutMode::Overlay) {
-      if (under_non_directory(parent))
-        return {};
-      auto dir = writer_.make_dirs(parent);
-      if (!dir)
-        return std::move(dir).error();
-      if (auto st = fs::remove_all_at(dir->get(), name, target); !st)
-        return st;
-      if (::mknodat(dir->get(), name.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0)
-        return fs::sys_error("cannot create the overlay whiteout for " + target, errno);
-      if (!opts_.no_same_owner &&
-          ::fchownat(dir->get(), name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                     static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
-        return fs::sys_error("cannot chown the overlay whiteout for " + target, errno);
-      return {};
-    }
-    auto dir = open_lower_dir(parent);
+    auto act = act_of_whiteout(parent, entry);
+    if (!act || *act == Act::Nothing)
+      return act ? Status() : Status(std::move(act).error());
+    auto dir = whiteout_dir(parent);
     if (!dir)
       return std::move(dir).error();
-    if (!*dir)
+    if (written_.count(target)) {
+      // Whiteouts act before the layer's own entries, wherever they are in the tar: what this
+      // layer wrote at `target` stays, and of a directory only that.
+      struct stat st {};
+      if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        return hide_lower(target);
       return {};
-    return fs::remove_all_at(dir->get(), name, target);
+    }
+    if (auto st = fs::remove_all_at(dir->get(), name, target); !st)
+      return st;
+    if (*act != Act::HideAndMark)
+      return {};
+    if (::mknodat(dir->get(), name.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0)
+      return fs::sys_error("cannot create the overlay whiteout for " + target, errno);
+    if (!opts_.no_same_owner &&
+        ::fchownat(dir->get(), name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
+                   static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
+      return fs::sys_error("cannot chown the overlay whiteout for " + target, errno);
+    return {};
   }
 
-  Status opaque(const std::string& parent) {
-    Result<fs::UniqueFd> dir = fs::UniqueFd();
-    if (opts_.whiteouts == WhiteoutMode::Overlay) {
-      if (under_non_directory(parent))
-        return {};
-      dir = writer_.make_dirs(parent);
+  // Hides every entry below the directory `top` that this archive did not write, at any depth:
+  // what layers below left goes (Remove mode), or in an upperdir the opaque xattr hides the
+  // lower layers and what the upperdir holds that this archive did not write (files copied up
+  // for hardlinks, an earlier apply's entries) goes. overlayfs ignores the opaque xattr on an
+  // upperdir's root, so at the root each entry of a lower layer's root gets a whiteout instead,
+  // and each directory of this archive there the xattr.
+  Status hide_lower(const std::string& top) {
+    const bool overlay = opts_.whiteouts == WhiteoutMode::Overlay;
+    std::vector<std::string> todo{top};
+    while (!todo.empty()) {
+      const std::string dir_rel = std::move(todo.back());
+      todo.pop_back();
+      auto dir = root_.open_at(dir_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (!dir)
         return std::move(dir).error();
-      if (::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
-        return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + parent + "\"", errno);
-      // The xattr hides the lowerdirs; what the upperdir holds that this archive did not write
-      // (files copied up from the lowerdirs for hardlinks, an earlier apply's entries) goes
-      // below, as in Remove mode.
-    } else {
-      dir = open_lower_dir(parent);
-      if (!dir)
-        return std::move(dir).error();
-      if (!*dir)
-        return {};
+      const bool at_root = top.empty();
+      const bool mark = overlay && (at_root ? !dir_rel.empty() && dir_rel.find('/') == dir_rel.npos
+                                            : dir_rel == top);
+      if (mark && ::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
+        return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + dir_rel + "\"", errno);
+      auto names = fs::list_names(dir->get(), "\"" + dir_rel + "\"");
+      if (!names)
+        return std::move(names).error();
+      for (const auto& n : *names) {
+        const std::string rel = join(dir_rel, n);
+        if (!written_.count(rel)) {
+          if (auto st = fs::remove_all_at(dir->get(), n, rel); !st)
+            return st;
+          continue;
+        }
+        struct stat st {};
+        if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+          todo.push_back(rel);
+      }
     }
-    DIR* d = ::fdopendir(::dup(dir->get()));
-    if (!d)
-      return fs::sys_error("cannot list \"" + parent + "\"", errno);
-    std::vector<std::string> doomed;
-    while (dirent* de = ::readdir(d)) {
-      std::string_view n = de->d_name;
-      if (n != "." && n != ".." && !written_.count(join(parent, n)))
-        doomed.emplace_back(n);
+    if (!overlay || !top.empty())
+      return {};
+    auto lower = writer_.copy_up().lower_root_names();
+    if (!lower)
+      return std::move(lower).error();
+    for (const auto& n : *lower) {
+      if (written_.count(n))
+        continue; // this archive's own: a directory got the xattr above
+      if (::mknodat(root_.fd(), n.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0 && errno != EEXIST)
+        return fs::sys_error("cannot create the overlay whiteout for " + n, errno);
     }
-    ::closedir(d);
-    for (const auto& n : doomed)
-      if (auto st = fs::remove_all_at(dir->get(), n, join(parent, n)); !st)
-        return st;
-    mark_written(parent);
     return {};
   }
 
@@ -199,6 +288,8 @@ private:
   const ApplyOptions& opts_;
   detail::EntryWriter writer_;
   std::unordered_set<std::string> written_;
+  // Paths where this archive wrote a symlink.
+  std::unordered_set<std::string> links_written_;
   std::vector<detail::DirTimes> dir_times_;
   std::uint64_t total_ = 0;
 };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <set>
 #include <utility>
 
 namespace strata::archive::detail {
@@ -207,12 +208,18 @@ Status copy_data(int in, int out, const std::string& shown) {
 
 enum class Seen { Absent, Here, Hidden };
 
+// What hides a path in a layer (Seen::Hidden).
+enum class HiddenBy { Whiteout, Symlink, NonDirectory };
+
 // What one layer says about a path.
 struct Look {
   Seen seen = Seen::Absent;
   // Why the path is hidden (Hidden), or the opaque ancestor (Absent and opaque).
   std::string why;
   bool opaque = false;
+  // Hidden: by what, and the index of the component that hides the path.
+  HiddenBy by = HiddenBy::Whiteout;
+  std::size_t hidden_at = 0;
   // Here: the layer's directory holding the target (the layer itself, or `held`).
   int dir = -1;
   fs::UniqueFd held;
@@ -242,6 +249,7 @@ Result<Look> look(int layer, const std::string& layer_name, const std::vector<st
     }
     if (is_overlay_whiteout(st)) {
       out.seen = Seen::Hidden;
+      out.hidden_at = i;
       out.why = "a whiteout at \"" + at + "\" in " + layer_name;
       return out;
     }
@@ -256,6 +264,8 @@ Result<Look> look(int layer, const std::string& layer_name, const std::vector<st
     }
     if (!S_ISDIR(st.st_mode)) {
       out.seen = Seen::Hidden;
+      out.hidden_at = i;
+      out.by = S_ISLNK(st.st_mode) ? HiddenBy::Symlink : HiddenBy::NonDirectory;
       out.why = S_ISLNK(st.st_mode) ? "a symlink at \"" + at + "\" in " + layer_name +
                                           " (hardlink targets are never resolved through "
                                           "symlinks of other layers)"
@@ -473,21 +483,26 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
     return root_.make_dirs(rel, 0755);
   // Filled on the first directory made: for each component of rel, the directory of the
   // topmost layer below the upperdir that shows it in the merged view (empty: none does).
-  std::optional<std::vector<fs::UniqueFd>> sources;
+  std::optional<MergedDirs> merged;
   std::vector<std::string> comps;
-  bool upper_hides = false;
   auto adopt = [&](int fd, std::string_view made) -> Status {
-    if (!sources) {
+    if (!merged) {
       comps = components(rel);
       auto found = merged_dirs(comps);
       if (!found)
         return std::move(found).error();
-      sources = std::move(found->dirs);
-      upper_hides = found->upper_hides;
+      merged = std::move(*found);
     }
     const std::size_t i = components(made).size() - 1;
-    if (i >= sources->size() || !(*sources)[i]) {
-      if (opts_.parents_unknown && !upper_hides)
+    if (!merged->upper_hides && i == merged->blocked_at)
+      return invalid_argument(
+          "cannot create directory \"" + std::string(rel) + "\": \"" + std::string(made) +
+          "\" is " + (merged->blocked_by_symlink ? "a symlink" : "not a directory") +
+          " in a lower layer, and a directory made over it in the upperdir would replace it" +
+          (merged->blocked_by_symlink ? " (a layer diff never descends a symlink)" : ""));
+    auto& sources = merged->dirs;
+    if (i >= sources.size() || !sources[i]) {
+      if (opts_.parents_unknown && !merged->upper_hides)
         return not_found("directory \"" + std::string(made) +
                          "\" is implied by the layer but not in it, and the layers below are "
                          "unknown (an apply without parents): apply the layer onto its parent");
@@ -495,19 +510,108 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
     }
     struct stat st {};
     const std::string shown = "directory \"" + std::string(made) + "\" of a lower layer";
-    if (::fstat((*sources)[i].get(), &st) != 0)
+    if (::fstat(sources[i].get(), &st) != 0)
       return fs::sys_error("cannot stat " + shown, errno);
     // Owner, xattrs and mode, as overlayfs copies a lower directory up before creating in it.
     // Not the times: creating the entries below moves them anyway, in overlayfs too.
-    return copy_attrs(Node{(*sources)[i].get(), -1, {}}, Node{fd, -1, {}}, st, shown, opts_, true,
+    return copy_attrs(Node{sources[i].get(), -1, {}}, Node{fd, -1, {}}, st, shown, opts_, true,
                       false);
   };
+  auto dir = root_.make_dirs(rel, 0755, adopt);
+  if (dir || dir.error().code() != Code::InvalidArgument)
+    return dir;
+  // A component is not a directory: if it is this layer's whiteout, the directory comes back.
+  auto reopened = reopen_whited_out_dir(rel);
+  if (!reopened)
+    return std::move(reopened).error();
+  if (!*reopened)
+    return dir;
+  merged.reset();
   return root_.make_dirs(rel, 0755, adopt);
+}
+
+Result<bool> CopyUp::reopen_whited_out_dir(std::string_view rel) {
+  const std::vector<std::string> comps = components(rel);
+  auto cur = dup_fd(root_.fd());
+  if (!cur)
+    return std::move(cur).error();
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const std::string at = join_first(comps, i + 1);
+    struct stat st {};
+    if (::fstatat(cur->get(), comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno == ENOENT ? false : Result<bool>(fs::sys_error("cannot stat " + at, errno));
+    if (is_overlay_whiteout(st)) {
+      if (::unlinkat(cur->get(), comps[i].c_str(), 0) != 0 ||
+          ::mkdirat(cur->get(), comps[i].c_str(), 0755) != 0)
+        return fs::sys_error("cannot replace the whiteout \"" + at + "\" by a directory", errno);
+      fs::UniqueFd made(::openat(cur->get(), comps[i].c_str(), dir_flags));
+      if (!made)
+        return fs::sys_error("cannot open directory \"" + at + "\"", errno);
+      // It replaces a directory this layer removed: nothing below may show through.
+      if (::fsetxattr(made.get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
+        return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + at + "\"", errno);
+      return true;
+    }
+    if (!S_ISDIR(st.st_mode))
+      return false;
+    fs::UniqueFd next(::openat(cur->get(), comps[i].c_str(), dir_flags));
+    if (!next)
+      return fs::sys_error("cannot open directory \"" + at + "\"", errno);
+    *cur = std::move(next);
+  }
+  return false;
+}
+
+Result<CopyUp::Shown> CopyUp::lower_shows(std::string_view rel) {
+  if (rel.empty())
+    return Shown{Shows::Directory, {}};
+  if (opts_.parents_unknown)
+    return not_found("\"" + std::string(rel) +
+                     "\" may be in a layer below, and the layers below are unknown (an apply "
+                     "without parents): apply the layer onto its parent");
+  if (auto st = open_parents(); !st)
+    return st.error();
+  const std::vector<std::string> comps = components(rel);
+  for (auto& parent : parents_) {
+    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr, nullptr,
+                  Want::Directory);
+    if (!l)
+      return std::move(l).error();
+    if (l->seen == Seen::Here)
+      return Shown{Shows::Directory, {}};
+    if (l->seen == Seen::Hidden) {
+      if (l->by == HiddenBy::Whiteout)
+        return Shown{Shows::Absent, {}};
+      return Shown{l->by == HiddenBy::Symlink ? Shows::Symlink : Shows::NonDirectory,
+                   join_first(comps, l->hidden_at + 1)};
+    }
+    if (l->opaque)
+      return Shown{Shows::Absent, {}}; // deeper layers are hidden
+  }
+  return Shown{Shows::Absent, {}};
+}
+
+Result<std::vector<std::string>> CopyUp::lower_root_names() {
+  if (opts_.parents_unknown)
+    return not_found("an opaque marker at the layer root must hide every entry of the layers "
+                     "below, and they are unknown (an apply without parents): apply the layer "
+                     "onto its parent");
+  if (auto st = open_parents(); !st)
+    return st.error();
+  std::set<std::string> names;
+  for (auto& parent : parents_) {
+    auto listed = fs::list_names(parent.fd(), "the root of lower layer " + parent.path());
+    if (!listed)
+      return std::move(listed).error();
+    names.insert(listed->begin(), listed->end());
+  }
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 Result<CopyUp::MergedDirs> CopyUp::merged_dirs(const std::vector<std::string>& comps) {
   MergedDirs out;
   out.dirs.resize(comps.size());
+  out.blocked_at = comps.size();
   // An opaque directory of the upperdir on the path hides every lower layer below it.
   auto up = look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr, Want::Directory);
   if (!up)
@@ -525,6 +629,10 @@ Result<CopyUp::MergedDirs> CopyUp::merged_dirs(const std::vector<std::string>& c
                   Want::Directory);
     if (!l)
       return std::move(l).error();
+    if (l->seen == Seen::Hidden && l->by != HiddenBy::Whiteout && !out.dirs[l->hidden_at]) {
+      out.blocked_at = l->hidden_at;
+      out.blocked_by_symlink = l->by == HiddenBy::Symlink;
+    }
     if (l->seen == Seen::Hidden || l->opaque)
       break; // deeper layers are hidden from here down (what was found above still counts)
   }

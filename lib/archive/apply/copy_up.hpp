@@ -54,7 +54,29 @@ public:
   /// directory of the root does not cover fails with NotFound, and the caller applies the
   /// layer again onto its parents. Errors: those of fs::Root::make_dirs; NotFound as said;
   /// errors by errno reading a parent or setting attributes (xattrs follow the apply's policy).
+  /// A whiteout on the path in the root (this layer whited the directory out, then writes below
+  /// it) is replaced by a new 0755 directory carrying the opaque xattr: the lower one is gone,
+  /// as it would be in a merged view. A lower layer showing a symlink or another non-directory
+  /// where a directory is to be made is refused with InvalidArgument, as applying onto the
+  /// merged view refuses a non-directory parent: overlayfs would show the new directory in its
+  /// place, changing the entry's type.
   Result<fs::UniqueFd> make_dirs(std::string_view rel);
+
+  /// What the merged view of the parent layers (opts.parents) shows at `rel`.
+  enum class Shows { Directory, Absent, Symlink, NonDirectory };
+  struct Shown {
+    Shows shows = Shows::Absent;
+    /// Symlink, NonDirectory: the path of the component that is one.
+    std::string at;
+  };
+  /// Errors: NotFound with opts.parents_unknown (the caller applies the layer onto its parents
+  /// instead); errors by errno reading a parent.
+  Result<Shown> lower_shows(std::string_view rel);
+
+  /// The names in the root directory of any parent layer (a union, whiteouts included): what
+  /// an opaque marker at the layer root must hide, since overlayfs ignores the opaque xattr on
+  /// an upperdir's root. Errors: NotFound with opts.parents_unknown; errors by errno.
+  Result<std::vector<std::string>> lower_root_names();
 
 private:
   struct MergedDirs {
@@ -62,7 +84,12 @@ private:
     std::vector<fs::UniqueFd> dirs;
     /// The root hides the parents on this path (an opaque directory, a whiteout).
     bool upper_hides = false;
+    /// A parent shows a non-directory at component `blocked_at` (dirs.size(): none).
+    std::size_t blocked_at = 0;
+    bool blocked_by_symlink = false;
   };
+  // Replaces the first whiteout on `rel` in the root by an opaque directory; false if none.
+  Result<bool> reopen_whited_out_dir(std::string_view rel);
   Result<MergedDirs> merged_dirs(const std::vector<std::string>& comps);
   Status open_parents();
 

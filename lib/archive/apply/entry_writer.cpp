@@ -113,6 +113,11 @@ Status EntryWriter::write_at(TarReader& tar, archive_entry* e, const std::string
       return fs::sys_error("cannot open directory " + rel, errno);
     if (auto st = set_metadata(e, fd.get(), pfd, base, false, true); !st)
       return st;
+    // In an upperdir, a directory that replaces a non-directory (a whiteout, a file of this
+    // layer) must not merge with a lower directory of the same name: that one is gone.
+    if (replaced_ && opts_.whiteouts == WhiteoutMode::Overlay &&
+        ::fsetxattr(fd.get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
+      return fs::sys_error("cannot set " + opts_.opaque_xattr + " on " + rel, errno);
     if (dir_times) {
       dir_times->rel = rel;
       entry_times(e, dir_times->times);

@@ -37,6 +37,8 @@ public:
   /// The directory `rel`, missing components made as CopyUp::make_dirs() makes them (in Overlay
   /// mode with the attributes of the parents' directories). Errors: CopyUp::make_dirs()'s.
   Result<fs::UniqueFd> make_dirs(std::string_view rel) { return copy_up_.make_dirs(rel); }
+  /// The lower-layer lookups (Overlay mode).
+  CopyUp& copy_up() noexcept { return copy_up_; }
 
 private:
   Status write_at(TarReader& tar, archive_entry* e, const std::string& rel, int parent,

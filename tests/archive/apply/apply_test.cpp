@@ -222,8 +222,13 @@ TEST_F(Apply, WhiteoutNeverHidesAnEntryOfTheSameLayer) {
 TEST_F(Apply, OverlayModeWritesCharDevicesAndOpaqueXattrs) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "0:0 character devices and trusted.* xattrs need root";
+  // What the whiteouts act on: a lower layer beside the root, which must not change.
+  write_file(top_ / "lower/etc/shadow", "secret");
+  write_file(top_ / "lower/var/cache", "x");
+  before_ = describe_tree(top_, root_);
   archive::ApplyOptions opts;
   opts.whiteouts = archive::WhiteoutMode::Overlay;
+  opts.parents = {(top_ / "lower").string()};
   TarEntry wh;
   wh.name = "etc/.wh.shadow";
   wh.uid = 7;
@@ -240,9 +245,12 @@ TEST_F(Apply, OverlayModeWritesCharDevicesAndOpaqueXattrs) {
 }
 
 TEST_F(Apply, OverlayModeUserxattrOpaque) {
+  write_file(top_ / "lower/var/cache", "x");
+  before_ = describe_tree(top_, root_);
   archive::ApplyOptions opts;
   opts.whiteouts = archive::WhiteoutMode::Overlay;
   opts.opaque_xattr = "user.overlay.opaque";
+  opts.parents = {(top_ / "lower").string()};
   ASSERT_TRUE(expect_ok(TarBuilder().file("var/.wh..wh..opq", "").bytes(), opts).ok);
   char v[4] = {};
   ASSERT_EQ(::lgetxattr((root_ / "var").c_str(), "user.overlay.opaque", v, sizeof v), 1);

@@ -249,6 +249,7 @@ TEST_F(RoundTrip, OverlayModeLayersMountToTheSameTree) {
     const stdfs::path layer = top_ / ("layer" + std::to_string(i));
     apply_into(layer, tar_of(version(v - 1).string(), version(v).string()), overlay);
     lowerdirs = layer.string() + (lowerdirs.empty() ? "" : ":" + lowerdirs);
+    overlay.parents.insert(overlay.parents.begin(), layer.string()); // the next layer's parents
   }
   // Only layers, no upperdir: a read-only overlay whose lowest layer is layer1.
   stdfs::create_directories(top_ / "merged");

@@ -42,6 +42,7 @@ struct ApplyOptions {
   /// A directory the archive implies without holding it (umoci, for one, writes no entries for
   /// the unchanged parents of a changed file) is created in root with the owner, xattrs and mode
   /// of the merged parents' directory at that path, or 0755 when none has one.
+  /// Empty (and parents_unknown false): there is no layer below, so whiteouts leave no markers.
   /// Ignored in Remove mode, where root already is the merged view.
   std::vector<std::string> parents;
   /// Overlay mode only: the layers below root are not known yet (a layer applied without its
@@ -73,11 +74,24 @@ struct ApplyResult {
 /// symlinks, hardlinks (target inside root, or in Overlay mode copied up from `parents`; an
 /// existing path is replaced), char/block devices,
 /// fifos, xattrs (PAX SCHILY.xattr.*), owners, modes and times (directories' times set last).
-/// Whiteouts act on what earlier layers left regardless of where they appear in this tar: an
-/// opaque marker removes every entry of its directory not written by this archive.
+/// Whiteouts act first, on what earlier layers left, wherever they appear in this tar (the OCI
+/// image spec): what this archive writes survives them, and below a path it whites out or
+/// marks opaque only its own entries stay, at any depth. In Overlay mode the result, mounted
+/// over the parents, shows the same tree as Remove mode gives on the merged view: a directory
+/// that replaces a non-directory (a whiteout, a file) gets the opaque xattr; an opaque marker
+/// at the layer root (where overlayfs ignores the xattr) becomes a whiteout for every entry of
+/// the parents' roots (with parents_unknown: NotFound, apply onto the parents); a whiteout
+/// where no layer below shows a directory, or in an opaque directory, leaves no marker. A
+/// whiteout or opaque marker below a symlink of a lower layer is refused (InvalidArgument: a
+/// layer diff never descends a symlink); below a symlink or other non-directory this archive
+/// wrote, it does nothing. In Overlay mode a directory implied over a lower layer's symlink or
+/// file is refused (InvalidArgument), as Remove mode refuses a file there. Known limit: with
+/// parents_unknown, a whiteout in a directory this archive writes stays a marker even where no
+/// parent has that directory (a layer diff never makes one).
 /// The source is read to its end so that `digest` covers the whole stream.
 /// Errors: InvalidArgument (corrupt or truncated tar, hostile entry: a name or link escaping
-/// root, a bare ".wh." or a whiteout leaving its directory, an unsupported entry type; the
+/// root, a bare ".wh." or a whiteout leaving its directory, a whiteout below a lower symlink,
+/// an unsupported entry type; the
 /// message names the entry); ResourceExhausted (max_total_bytes); NotFound (root missing; a
 /// hardlink target that neither root nor, in Overlay mode, the merged parents show);
 /// FailedPrecondition (root not a directory); Internal (an I/O error, naming the path and errno);
