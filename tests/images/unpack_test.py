@@ -7,7 +7,8 @@ unpacks give identical trees on a 100-layer image with whiteouts in every layer;
 file of an earlier layer (copied up into the upperdir) unpacks sequentially; existing chain
 IDs are skipped and two concurrent unpacks both succeed with one set of snapshots; a wrong diff ID
 fails and leaves no active snapshot; progress over HTTP as NDJSON; API errors; kill -9 in the
-middle of an unpack, restart, unpack again, no orphans after cleanup.
+middle of an unpack, restart, unpack again, no orphans after cleanup; deleted files stay deleted
+in both modes (whiteouts and opaque markers against the image spec's order rules).
 """
 
 import gzip
@@ -225,6 +226,58 @@ class UnpackTest(unittest.TestCase):
                 self.assertTrue(all(l["applied"] for l in result["layers"]), result)
                 self.assert_no_active()
                 self.assert_hardlinked_tree(name)
+                self.stack.remove_all_snapshots()
+
+    def test_deleted_files_stay_deleted_in_both_unpack_modes(self):
+        # Issue 16: a directory whited out and recreated, a whiteout after the layer's own
+        # directory and an opaque marker at the layer root each let lower files reappear in the
+        # mounted image; a whiteout below a lower symlink turned the link into a directory.
+        D, F, L = tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE
+        base = [(tar_entry("d", D, 0o755), None), (tar_entry("d/old"), b"old"),
+                (tar_entry("e", D, 0o755), None), (tar_entry("e/old"), b"old"),
+                (tar_entry("etc", D, 0o755), None), (tar_entry("etc/passwd"), b"root"),
+                (tar_entry("real", D, 0o755), None), (tar_entry("real/x"), b"x"),
+                (tar_entry("lnk", L, link="real"), None)]
+        recreate = [(tar_entry(".wh.d"), b""), (tar_entry("d", D, 0o755), None),
+                    (tar_entry("d/new"), b"new"), (tar_entry("e", D, 0o755), None),
+                    (tar_entry("e/new"), b"new"), (tar_entry(".wh.e"), b"")]
+        root_opaque = [(tar_entry(".wh..wh..opq"), b""), (tar_entry("etc", D, 0o755), None),
+                       (tar_entry("etc/new"), b"new")]
+        cases = {
+            "strata.test/recreated:1": ([base, recreate],
+                                        ["d", "d/new", "e", "e/new", "etc", "etc/passwd", "lnk",
+                                         "real", "real/x"]),
+            "strata.test/root-opaque:1": ([base, recreate, root_opaque], ["etc", "etc/new"]),
+        }
+        for name, (layers, want) in cases.items():
+            layout = os.path.join(self.workdir, "layout-" + name.split("/")[1].split(":")[0])
+            write_layout(layout, name, layers)
+            self.strata("image", "import", layout)
+            for args in (["--sequential"], []):
+                with self.subTest(image=name, args=args):
+                    result = self.stack.strata_json("image", "unpack", name, *args)
+                    self.assertEqual(result["parallel"], not args)
+                    self.strata("image", "mount", name, self.mnt)
+                    try:
+                        got = sorted(os.path.relpath(os.path.join(d, n), self.mnt)
+                                     for d, dirs, files in os.walk(self.mnt)
+                                     for n in dirs + files)
+                    finally:
+                        self.strata("image", "unmount", self.mnt)
+                    self.assertEqual(got, want)
+                    self.assert_no_active()
+                    self.stack.remove_all_snapshots()
+
+        name = "strata.test/below-link:1"
+        layout = os.path.join(self.workdir, "layout-below-link")
+        write_layout(layout, name, [base, [(tar_entry("lnk/.wh.x"), b"")]])
+        self.strata("image", "import", layout)
+        for args in (["--sequential"], []):
+            with self.subTest(image=name, args=args):
+                failed = self.strata("image", "unpack", name, *args, expect=None)
+                self.assertNotEqual(failed.returncode, 0)
+                self.assertIn("symlink", failed.stderr)
+                self.assert_no_active()
                 self.stack.remove_all_snapshots()
 
     def assert_hardlinked_tree(self, name):
