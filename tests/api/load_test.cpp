@@ -19,18 +19,6 @@ namespace {
 using namespace host::api;
 using namespace std::chrono_literals;
 
-// Waits for `cond`, polling; false after `limit`. A bound so a broken server fails the test
-// instead of hanging it.
-template <class F> bool eventually(F cond, std::chrono::seconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // A plain route whose handler blocks until the test opens the gate, as a plugin call that
 // removes a large snapshot does.
 struct Gate {

@@ -37,20 +37,8 @@ std::string pattern(std::uint64_t n) {
   return s;
 }
 
-// Waits for `cond`, polling; false after `limit`. A bound so a broken server fails the test
-// instead of hanging it, never a timing assertion.
 std::string str(const boost::json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : boost::json::serialize(v);
-}
-
-template <class F> bool eventually(F cond, std::chrono::seconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 // What the streaming handlers saw, for the tests to check.

@@ -6,7 +6,6 @@ limit, caps connections with a 503 that names [api] max_connections while /v1/he
 
 import json
 import os
-import re
 import resource
 import socket
 import sys
@@ -16,9 +15,6 @@ import unittest
 import urllib.parse
 
 import harness as h
-
-SNAPSHOTTER_TYPE = "strata.snapshotter.v1"
-
 
 def idle_connections(path, n):
     """`n` connected sockets that send nothing, as a client that opens connections and idles."""
@@ -122,16 +118,8 @@ class BlockingRemoveTest(unittest.TestCase):
             print("SKIP: the overlay snapshotter needs root", flush=True)
             raise unittest.SkipTest("the overlay snapshotter needs root")
         self.workdir = h.make_workdir(self)
-        plugins = os.path.join(self.workdir, "plugins")
-        installed = h.install_plugin(plugin, plugins, 0o644)
-        config = h.write_config(os.path.join(self.workdir, "config.toml"))
-        self.daemon = h.Daemon(self, self.workdir, plugin_dirs=[plugins], config=config).start()
-        self.daemon.wait_ready()
-        records = [r for r in h.plugins_json(self, self.daemon)
-                   if r.get("file") == installed and r.get("type") == SNAPSHOTTER_TYPE]
-        self.assertEqual(len(records), 1, records)
-        self.assertEqual(records[0]["status"], "ok", records[0])
-        self.base = f"/v1/snapshotters/{urllib.parse.quote(records[0]['id'], safe='')}/snapshots"
+        self.daemon, name = h.snapshotter_daemon(self, self.workdir, plugin)
+        self.base = f"/v1/snapshotters/{urllib.parse.quote(name, safe='')}/snapshots"
 
     def request(self, method, path, body=None, timeout=60.0):
         return h.http_request(self.daemon.socket, method, path, body=body, timeout=timeout)
