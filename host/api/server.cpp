@@ -51,7 +51,7 @@ private:
   void arm();
   void on_accept(const boost::system::error_code& ec, stream_protocol::socket socket);
   void on_accept_error(const boost::system::error_code& ec);
-  void shed_one();
+  void shed_queued();
   Error over_cap_error() const;
 
   asio::io_context& io_;
@@ -245,10 +245,8 @@ void ServerState::on_accept_error(const boost::system::error_code& ec) {
                  options_.socket_path, ec.message(),
                  out_of_fds ? fmt::format(" (RLIMIT_NOFILE {})", fd_limit()) : "");
   accept_failing_ = true;
-  // The connection the kernel could not give us stays queued: without taking it off the queue
-  // with the spare descriptor, every retry would fail on it again.
   if (out_of_fds)
-    shed_one();
+    shed_queued();
   // Retrying at once would spin, so wait a little.
   retry_.expires_after(std::chrono::milliseconds(100));
   retry_.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
@@ -259,18 +257,24 @@ void ServerState::on_accept_error(const boost::system::error_code& ec) {
   });
 }
 
-// Called with mutex_ held.
-void ServerState::shed_one() {
+// Called with mutex_ held. Takes the clients the kernel queued off the queue, answering each
+// 503, with the one descriptor held in reserve: without that, every retry would fail on the
+// same queued connection, and its client would wait for nothing.
+void ServerState::shed_queued() {
   if (spare_fd_ < 0)
     return;
   ::close(spare_fd_);
   spare_fd_ = -1;
-  int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd >= 0) {
-    refuse_now(fd, unavailable(fmt::format("stratad is out of file descriptors (RLIMIT_NOFILE "
-                                           "{}); raise its limit (LimitNOFILE=) or lower [api] "
-                                           "max_connections",
-                                           fd_limit())));
+  const auto error = unavailable(fmt::format("stratad is out of file descriptors (RLIMIT_NOFILE "
+                                             "{}); raise its limit (LimitNOFILE=) or lower [api] "
+                                             "max_connections",
+                                             fd_limit()));
+  // Bounded, so that a flood of connections cannot keep the accept loop here.
+  for (int i = 0; i < 256; ++i) {
+    int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+      break;
+    refuse_now(fd, error);
     ::close(fd);
   }
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -61,9 +61,9 @@ public:
 
   /// Stops accepting, removes the socket file (if it is still ours) and ends the connections:
   /// idle ones at once, busy ones after their response, streaming transfers at once (their
-  /// handlers see Cancelled). Returns once no streaming handler runs any more, so the router
-  /// and whatever its handlers use may go away afterwards. Idempotent; safe from any thread
-  /// but a streaming handler's.
+  /// handlers see Cancelled). Returns once no handler runs any more (the worker pool finishes
+  /// the requests it holds), so the router and whatever its handlers use may go away
+  /// afterwards. Idempotent; safe from any thread but a handler's.
   void stop();
 
   const ServerOptions& options() const noexcept { return options_; }

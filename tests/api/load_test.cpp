@@ -9,9 +9,17 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
 #include <future>
 #include <mutex>
+#include <ranges>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 
 namespace strata::test {
 namespace {
@@ -148,6 +156,100 @@ TEST_F(LoadTest, ConnectionsPastTheCapGet503AndHealthStillAnswers) {
   idle.clear();
   EXPECT_TRUE(eventually([&] {
     return RawClient(socket_path_).request(http::verb::get, "/v1/hello").result_int() == 200;
+  }));
+}
+
+// The highest descriptor number this process has open.
+int highest_fd() {
+  int highest = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(e.path().filename().string()));
+  return highest;
+}
+
+// What the server said to a raw client that asked for health and to close: the whole response
+// as far as it came within 5 s.
+std::string ask_health(int fd) {
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const char request[] = "GET /v1/health HTTP/1.1\r\nHost: strata\r\nConnection: close\r\n\r\n";
+  // The server may have answered and closed already: the send may fail, the answer is there.
+  [[maybe_unused]] auto sent = ::send(fd, request, sizeof request - 1, MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      return got;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+TEST_F(LoadTest, OutOfDescriptorsQueuedClientsGet503) {
+  ServerOptions options;
+  options.max_connections = 100000; // no cap to save us: the descriptor limit comes first
+  start(options);
+  ASSERT_EQ(RawClient(socket_path_).request(http::verb::get, "/v1/health").result_int(), 200u);
+  // Client sockets made while descriptors are plenty, connected once they are short.
+  constexpr int clients = 60;
+  std::vector<int> fds;
+  for (int i = 0; i < clients; ++i) {
+    fds.push_back(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_GE(fds.back(), 0);
+  }
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct Restore {
+    rlimit limit;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } restore{saved};
+  // Free numbers below the highest open one would serve the server too: they are filled, so
+  // that exactly 20 are left.
+  const int highest = highest_fd();
+  std::vector<int> fillers;
+  for (int fd = 0; fd >= 0 && fd < highest;) {
+    fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      fillers.push_back(fd);
+  }
+  struct Close {
+    std::vector<int>& fds;
+    ~Close() {
+      for (int fd : fds)
+        ::close(fd);
+    }
+  } close_fillers{fillers};
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(highest_fd() + 20);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+  for (int fd : fds)
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << std::strerror(errno);
+  // Every client hears back: those the server had descriptors for are served, the others get
+  // 503 from the descriptor held in reserve instead of waiting in the queue for nothing. The
+  // last ones are asked first, while the first ones still hold their descriptors.
+  int served = 0, refused = 0;
+  for (int fd : std::views::reverse(fds)) {
+    std::string answer = ask_health(fd);
+    if (answer.starts_with("HTTP/1.1 200"))
+      ++served;
+    else if (answer.starts_with("HTTP/1.1 503") &&
+             answer.find("out of file descriptors") != std::string::npos)
+      ++refused;
+    else
+      ADD_FAILURE() << "client " << fd << " got: " << answer.substr(0, 200);
+    ::close(fd);
+  }
+  EXPECT_GT(served, 0);
+  EXPECT_GT(refused, 0);
+  // With descriptors back, the server serves as before.
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_TRUE(eventually([&] {
+    return RawClient(socket_path_).request(http::verb::get, "/v1/health").result_int() == 200;
   }));
 }
 
