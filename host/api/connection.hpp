@@ -107,7 +107,8 @@ private:
   void begin_transfer();
   std::optional<Error> end_transfer(std::uint64_t bytes);
   void on_window_end(std::uint64_t op);
-  Error too_slow() const;
+  const Error& cut_off(); ///< records and logs why the stream is cut off
+
   // On the worker thread:
   void serve_streaming(Request request, bool keep_alive);
   Result<std::size_t> pull_body(std::span<std::byte> buf);

@@ -106,8 +106,7 @@ void Connection::on_window_end(std::uint64_t op) {
   window_bytes_ += op_progress_ - op_counted_;
   op_counted_ = op_progress_;
   if (window_bytes_ < limits_.min_transfer_bytes) {
-    cut_off_ = too_slow();
-    spdlog::warn("api: client pid {}: {}", peer_.pid, cut_off_->message());
+    cut_off();
     // The pending operation completes with operation_aborted, and end_transfer() turns that
     // into cut_off_.
     beast::error_code ignored;
@@ -132,19 +131,16 @@ std::optional<Error> Connection::end_transfer(std::uint64_t bytes) {
   window_waited_ += std::chrono::steady_clock::now() - op_started_;
   window_bytes_ += bytes - std::min(bytes, op_counted_);
   if (window_waited_ >= limits_.transfer_window) {
-    if (window_bytes_ < limits_.min_transfer_bytes) {
-      cut_off_ = too_slow();
-      spdlog::warn("api: client pid {}: {}", peer_.pid, cut_off_->message());
-      return cut_off_;
-    }
+    if (window_bytes_ < limits_.min_transfer_bytes)
+      return cut_off();
     window_waited_ = {};
     window_bytes_ = 0;
   }
   return {};
 }
 
-Error Connection::too_slow() const {
-  return Error(
+const Error& Connection::cut_off() {
+  cut_off_ = Error(
       Code::DeadlineExceeded,
       fmt::format("the client moved {} bytes of the body in {} s, fewer than the {} "
                   "required ([api] min_transfer_bytes per transfer_window_seconds); the "
@@ -152,6 +148,8 @@ Error Connection::too_slow() const {
                   window_bytes_,
                   std::chrono::duration_cast<std::chrono::seconds>(limits_.transfer_window).count(),
                   limits_.min_transfer_bytes));
+  spdlog::warn("api: client pid {}: {}", peer_.pid, cut_off_->message());
+  return *cut_off_;
 }
 
 void Connection::read_body_some(std::size_t want, Handoff::Done done) {
