@@ -39,11 +39,36 @@ void set_response_fields(http::fields& out, const Response& response) {
 }
 
 Connection::Connection(Socket socket, const Router& router, ConnectionLimits limits,
-                       std::shared_ptr<StreamWorkers> workers)
-    : stream_(std::move(socket)), router_(router), limits_(limits), workers_(std::move(workers)) {}
+                       ConnectionServices services, Peer peer, std::optional<Error> over_cap)
+    : stream_(std::move(socket)), router_(router), limits_(limits), services_(std::move(services)),
+      peer_(peer), over_cap_(std::move(over_cap)), over_cap_timer_(stream_.get_executor()),
+      rate_timer_(stream_.get_executor()) {}
 
 void Connection::start() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->over_cap_) {
+      // The stream's own timeout would close the socket without a word: this timer answers.
+      self->over_cap_timer_.expires_after(self->limits_.over_cap_timeout);
+      self->over_cap_timer_.async_wait([self](beast::error_code ec) {
+        if (!ec)
+          self->refuse_over_cap();
+      });
+    }
+    self->read_header();
+  });
+}
+
+void Connection::evict() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->refuse_over_cap(); });
+}
+
+void Connection::refuse_over_cap() {
+  if (!over_cap_ || !idle_ || evicted_)
+    return;
+  // The pending header read completes with operation_aborted; on_header() answers.
+  evicted_ = true;
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);
 }
 
 void Connection::shutdown() {
@@ -75,11 +100,18 @@ void Connection::read_header() {
 
 void Connection::on_header(beast::error_code ec) {
   idle_ = false;
+  if (over_cap_)
+    over_cap_timer_.cancel();
+  if (ec && evicted_)
+    return reject(*over_cap_, 503);
   if (ec)
     return on_read_error(ec);
   auto target = parser_->get().target();
   std::string_view path(target.data(), target.size());
   streaming_ = router_.streaming(parser_->get().method(), path.substr(0, path.find('?')));
+  // Past the cap only the quick routes are served, so that probes still get their answer.
+  if (over_cap_ && !streaming_.quick)
+    return reject(*over_cap_, 503);
   if (streaming_.upload)
     return start_upload(); // no limit: the handler reads the body as it arrives
   // A declared length over the limit is refused before reading any of the body.
@@ -147,10 +179,29 @@ void Connection::answer() {
     return send(Response::error(request.error()), keep_alive);
   if (streaming_.download || streaming_.long_running)
     return run_streaming(std::move(*request), keep_alive);
+  if (!streaming_.quick && services_.pool)
+    return dispatch_on_pool(std::move(*request), keep_alive);
   auto response = router_.dispatch(*request);
   spdlog::debug("api: {} {} -> {}", http::to_string(request->method), request->path,
                 response.status);
   send(std::move(response), keep_alive);
+}
+
+// The handler may block in a plugin call for seconds (removing a large snapshot): it runs on
+// the pool, and the strand only writes its response.
+void Connection::dispatch_on_pool(Request request, bool keep_alive) {
+  auto self = shared_from_this();
+  bool queued = services_.pool->post([self, request = std::move(request), keep_alive]() mutable {
+    auto response = self->router_.dispatch(request);
+    spdlog::debug("api: {} {} -> {}", http::to_string(request.method), request.path,
+                  response.status);
+    asio::post(self->stream_.get_executor(),
+               [self, response = std::move(response), keep_alive]() mutable {
+                 self->send(std::move(response), keep_alive);
+               });
+  });
+  if (!queued)
+    send(Response::error(unavailable("stratad is stopping")), false);
 }
 
 void Connection::send(Response response, bool keep_alive) {
@@ -160,7 +211,7 @@ void Connection::send(Response response, bool keep_alive) {
     out.body() = response.raw_body ? std::move(*response.raw_body)
                                    // A trailing newline so that curl output ends its line.
                                    : json::serialize(response.body) + "\n";
-  out.keep_alive(keep_alive && !stopping_);
+  out.keep_alive(keep_alive && !stopping_ && !over_cap_);
   out.prepare_payload();
   stream_.expires_after(limits_.idle_timeout);
   http::async_write(stream_, out,
@@ -172,8 +223,10 @@ void Connection::on_written(beast::error_code ec, bool keep_alive) {
   response_.reset();
   if (ec)
     return close();
+  // Past the cap the connection's place is wanted: no lingering (the client still reads what
+  // was sent before the close).
   if (!keep_alive)
-    return linger();
+    return over_cap_ ? close() : linger();
   read_header();
 }
 

@@ -69,15 +69,87 @@ void Connection::start_upload() {
 }
 
 void Connection::run_streaming(Request request, bool keep_alive) {
+  window_waited_ = {};
+  window_bytes_ = 0;
+  cut_off_.reset();
   auto self = shared_from_this();
-  bool started =
-      workers_ && workers_->spawn([self, request = std::move(request), keep_alive]() mutable {
-        self->serve_streaming(std::move(request), keep_alive);
-      });
+  Status started =
+      services_.streams
+          ? services_.streams->spawn(peer_,
+                                     [self, request = std::move(request), keep_alive]() mutable {
+                                       self->serve_streaming(std::move(request), keep_alive);
+                                     })
+          : unavailable("this server runs no streaming requests");
   if (!started)
-    send(Response::error(unavailable("stratad is serving as many streaming requests as it "
-                                     "allows at once, or is stopping; retry later")),
-         keep_alive && !streaming_.upload);
+    send(Response::error(started.error()), keep_alive && !streaming_.upload);
+}
+
+void Connection::begin_transfer() {
+  op_pending_ = true;
+  op_started_ = std::chrono::steady_clock::now();
+  op_progress_ = 0;
+  op_counted_ = 0;
+  ++op_;
+  if (limits_.min_transfer_bytes == 0)
+    return;
+  rate_timer_.expires_after(limits_.transfer_window - window_waited_);
+  rate_timer_.async_wait([self = shared_from_this(), op = op_](beast::error_code ec) {
+    if (!ec)
+      self->on_window_end(op);
+  });
+}
+
+// A window ran out while an operation still waits on the client.
+void Connection::on_window_end(std::uint64_t op) {
+  if (op != op_ || !op_pending_ || cut_off_)
+    return;
+  window_bytes_ += op_progress_ - op_counted_;
+  op_counted_ = op_progress_;
+  if (window_bytes_ < limits_.min_transfer_bytes) {
+    cut_off();
+    // The pending operation completes with operation_aborted, and end_transfer() turns that
+    // into cut_off_.
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+    return;
+  }
+  window_waited_ = {};
+  window_bytes_ = 0;
+  op_started_ = std::chrono::steady_clock::now();
+  rate_timer_.expires_after(limits_.transfer_window);
+  rate_timer_.async_wait([self = shared_from_this(), op](beast::error_code ec) {
+    if (!ec)
+      self->on_window_end(op);
+  });
+}
+
+std::optional<Error> Connection::end_transfer(std::uint64_t bytes) {
+  op_pending_ = false;
+  rate_timer_.cancel();
+  if (cut_off_ || limits_.min_transfer_bytes == 0)
+    return cut_off_;
+  window_waited_ += std::chrono::steady_clock::now() - op_started_;
+  window_bytes_ += bytes - std::min(bytes, op_counted_);
+  if (window_waited_ >= limits_.transfer_window) {
+    if (window_bytes_ < limits_.min_transfer_bytes)
+      return cut_off();
+    window_waited_ = {};
+    window_bytes_ = 0;
+  }
+  return {};
+}
+
+const Error& Connection::cut_off() {
+  cut_off_ = Error(
+      Code::DeadlineExceeded,
+      fmt::format("the client moved {} bytes of the body in {} s, fewer than the {} "
+                  "required ([api] min_transfer_bytes per transfer_window_seconds); the "
+                  "transfer was cut off so that it does not hold a streaming slot",
+                  window_bytes_,
+                  std::chrono::duration_cast<std::chrono::seconds>(limits_.transfer_window).count(),
+                  limits_.min_transfer_bytes));
+  spdlog::warn("api: client pid {}: {}", peer_.pid, cut_off_->message());
+  return *cut_off_;
 }
 
 void Connection::read_body_some(std::size_t want, Handoff::Done done) {
@@ -102,15 +174,18 @@ void Connection::read_body_some(std::size_t want, Handoff::Done done) {
   body.data = upload_chunk_.data();
   body.size = want;
   stream_.expires_after(limits_.idle_timeout);
+  begin_transfer();
   http::async_read_some(
       stream_, buffer_, *upload_,
       [self = shared_from_this(), want, done = std::move(done)](beast::error_code ec,
                                                                 std::size_t) mutable {
         if (ec == http::error::need_buffer)
           ec = {};
+        std::size_t n = want - self->upload_->get().body().size;
+        if (auto cut = self->end_transfer(n))
+          return done(std::move(*cut));
         if (ec)
           return done(transfer_error(ec, "reading the request body", self->limits_.idle_timeout));
-        std::size_t n = want - self->upload_->get().body().size;
         // Chunk headers alone give no body bytes; 0 is reserved for the end.
         if (n == 0 && !self->upload_->is_done())
           return self->read_body_some(want, std::move(done));
@@ -143,17 +218,27 @@ void Connection::write_stream_head(Response response, std::optional<std::uint64_
 
 void Connection::write_stream_chunk(std::size_t n, Handoff::Done done) {
   auto on_written = [self = shared_from_this(), n, done = std::move(done)](beast::error_code ec,
-                                                                           std::size_t) {
+                                                                           std::size_t sent) {
+    if (auto cut = self->end_transfer(sent))
+      return done(std::move(*cut));
     if (ec)
       return done(transfer_error(ec, "sending the response body", self->limits_.idle_timeout));
     done(n);
   };
+  // Called on the strand after every partial write: a client reading slowly but steadily is
+  // credited before the whole chunk is out.
+  auto progress = [self = shared_from_this()](const beast::error_code& ec,
+                                              std::size_t sent) -> std::size_t {
+    self->op_progress_ = sent;
+    return ec ? 0 : stream_chunk;
+  };
   auto bytes = asio::buffer(download_chunk_.data(), n);
   stream_.expires_after(limits_.idle_timeout);
+  begin_transfer();
   if (stream_chunked_)
-    asio::async_write(stream_, http::make_chunk(bytes), std::move(on_written));
+    asio::async_write(stream_, http::make_chunk(bytes), progress, std::move(on_written));
   else
-    asio::async_write(stream_, bytes, std::move(on_written));
+    asio::async_write(stream_, bytes, progress, std::move(on_written));
 }
 
 void Connection::write_stream_end(Handoff::Done done) {

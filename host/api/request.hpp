@@ -31,8 +31,9 @@ struct Request {
   std::string body; ///< the whole body; empty on Streaming::upload routes
   /// On Streaming::upload routes: the body as the client sends it, pulled on the handler's
   /// thread; 0 once it was read whole. Errors: Cancelled (the client left or the server is
-  /// stopping), DeadlineExceeded (the client sent nothing for [api] idle timeout),
-  /// InvalidArgument (malformed chunked encoding). Empty (no target) on other routes.
+  /// stopping), DeadlineExceeded (the client sent nothing for [api] idle timeout, or less than
+  /// [api] min_transfer_bytes in a transfer window), InvalidArgument (malformed chunked
+  /// encoding). Empty (no target) on other routes.
   contentio::Source body_source;
 
   /// Path parameter `name`; empty when the route has none of that name.

@@ -22,13 +22,28 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};
   /// Requests of streaming routes served at once, each on a thread of its own; more get 503.
   std::size_t max_streams = 64;
+  /// Of those, how many one client process (SO_PEERCRED pid) may hold; more get 503.
+  std::size_t max_streams_per_client = 16;
+  /// A streamed body that moves fewer bytes than this in `transfer_window` spent waiting on its
+  /// client is cut off (DeadlineExceeded, logged); 0: no such check.
+  std::uint64_t min_transfer_bytes = 16384;
+  std::chrono::seconds transfer_window{10};
+  /// Threads running the handlers of plain routes (see Streaming).
+  std::size_t workers = 8;
+  /// Connections served at once. Past it, `over_cap_reserve` more connections get one request
+  /// of a quick route (health, plugin listing) answered, and 503 for anything else; newer ones
+  /// take the place of older ones still waiting, so a probe arriving last is answered.
+  std::size_t max_connections = 512;
+  std::size_t over_cap_reserve = 16;
 };
 
 class ServerState;
 
 /// Serves `router` on a unix socket. Accepts concurrently; each connection runs on its own
-/// strand, so the io_context may be run by several threads; handlers of streaming routes run on
-/// threads of their own (see Streaming). The router must outlive the server and not change once
+/// strand, so the io_context may be run by several threads; handlers run on a worker pool or,
+/// for streaming routes, on threads of their own (see Streaming). Out of file descriptors, it
+/// answers the next client 503 from a descriptor kept in reserve and backs off, instead of
+/// spinning on accept. The router must outlive the server and not change once
 /// start() was called.
 class Server {
 public:
@@ -46,9 +61,9 @@ public:
 
   /// Stops accepting, removes the socket file (if it is still ours) and ends the connections:
   /// idle ones at once, busy ones after their response, streaming transfers at once (their
-  /// handlers see Cancelled). Returns once no streaming handler runs any more, so the router
-  /// and whatever its handlers use may go away afterwards. Idempotent; safe from any thread
-  /// but a streaming handler's.
+  /// handlers see Cancelled). Returns once no handler runs any more (the worker pool finishes
+  /// the requests it holds), so the router and whatever its handlers use may go away
+  /// afterwards. Idempotent; safe from any thread but a handler's.
   void stop();
 
   const ServerOptions& options() const noexcept { return options_; }

@@ -25,6 +25,20 @@ inline constexpr std::string_view embedded_source_name = "<embedded defaults>";
 struct ApiConfig {
   std::string address = "/run/strata/strata.sock";
   std::uint64_t max_body_bytes = std::uint64_t{1} << 20;
+  /// Client connections served at once. More are answered 503 (see api::ServerOptions); stratad
+  /// lowers it, with a warning, to half its RLIMIT_NOFILE.
+  std::uint64_t max_connections = 512;
+  /// Requests of streaming routes (uploads, downloads, imports, applies) served at once.
+  std::uint64_t max_streams = 64;
+  /// Of those, how many one client process (by SO_PEERCRED pid) may hold; at most max_streams.
+  std::uint64_t max_streams_per_client = 16;
+  /// A streaming transfer that moves fewer bytes than this in transfer_window_seconds of waiting
+  /// on its client is cut off; 0 turns the check off.
+  std::uint64_t min_transfer_bytes = 16384;
+  std::uint64_t transfer_window_seconds = 10;
+  /// Threads that run the handlers of plain routes, whose plugin calls may block (removing a
+  /// snapshot), so the I/O threads stay free to answer /v1/health.
+  std::uint64_t workers = 8;
 };
 
 /// The operator's [plugins."<uri>"] table, kept raw until the plugin's defaults are known.
@@ -55,8 +69,9 @@ std::string_view embedded_default_config();
 /// Parses and validates `text`; `source_name` names it in errors and becomes Config::source.
 /// Every error is InvalidArgument starting "SOURCE:LINE:COLUMN: ": syntax errors, unknown keys
 /// (with the known ones), wrong types, version other than 1, relative paths, root equal to
-/// state, list entries that are not "type.id" URIs, max_body_bytes of 0, and plugin sections
-/// that are not tables. Plugin sections are kept raw; plugin_config() validates them.
+/// state, list entries that are not "type.id" URIs, [api] limits out of their range (each message
+/// gives the range), and plugin sections that are not tables. Plugin sections are kept raw;
+/// plugin_config() validates them.
 Result<Config> parse_config(std::string_view text, const std::string& source_name);
 
 /// Loads `explicit_path` (NotFound when missing), else `default_path` when it exists, else the

@@ -39,6 +39,24 @@ required_plugins = []
 address = "/run/strata/strata.sock"
 # The largest request body accepted, in bytes (1 MiB).
 max_body_bytes = 1048576
+# Client connections served at once; stratad lowers it (with a warning) to half its open-file
+# limit. A client over it gets 503 naming this key, except for GET /v1/health and GET
+# /v1/plugins, which a few connections past the cap are kept for.
+max_connections = 512
+# Requests of streaming routes (content uploads and downloads, image import, layer apply)
+# served at once; more get 503.
+max_streams = 64
+# Of those, how many one client process may hold (told apart by the socket's peer pid); at most
+# max_streams.
+max_streams_per_client = 16
+# A streamed body that moves fewer than min_transfer_bytes in any transfer_window_seconds spent
+# waiting on its client is cut off, so a client trickling a byte at a time cannot hold a
+# streaming slot. 0 turns the check off.
+min_transfer_bytes = 16384
+transfer_window_seconds = 10
+# Threads running the other routes' plugin calls (snapshot removal can take seconds), so that
+# /v1/health never waits for them.
+workers = 8
 
 # Each plugin's settings go in a section named by its URI, in quotes:
 #

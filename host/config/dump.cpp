@@ -58,6 +58,12 @@ std::string dump_config(const Config& cfg,
   out << "\n[api]\n";
   out << "address = " << toml_quoted(cfg.api.address) << "\n";
   out << "max_body_bytes = " << cfg.api.max_body_bytes << "\n";
+  out << "max_connections = " << cfg.api.max_connections << "\n";
+  out << "max_streams = " << cfg.api.max_streams << "\n";
+  out << "max_streams_per_client = " << cfg.api.max_streams_per_client << "\n";
+  out << "min_transfer_bytes = " << cfg.api.min_transfer_bytes << "\n";
+  out << "transfer_window_seconds = " << cfg.api.transfer_window_seconds << "\n";
+  out << "workers = " << cfg.api.workers << "\n";
 
   std::set<std::string> dumped;
   for (const auto& [uri, defaults] : plugin_defaults) {

@@ -3,8 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 namespace strata::host {
 
@@ -15,7 +17,32 @@ using namespace config_detail;
 const std::vector<std::string> top_level_keys = {
     "version",          "root", "state",  "plugin_dirs", "disabled_plugins",
     "required_plugins", "api",  "plugins"};
-const std::vector<std::string> api_keys = {"address", "max_body_bytes"};
+const std::vector<std::string> api_keys = {"address",
+                                           "max_body_bytes",
+                                           "max_connections",
+                                           "max_streams",
+                                           "max_streams_per_client",
+                                           "min_transfer_bytes",
+                                           "transfer_window_seconds",
+                                           "workers"};
+
+// The integer keys of [api] with the range each accepts.
+struct ApiLimit {
+  std::string_view key;
+  std::uint64_t ApiConfig::*field;
+  std::int64_t min;
+  std::int64_t max;
+};
+constexpr std::int64_t no_max = std::numeric_limits<std::int64_t>::max();
+const ApiLimit api_limits[] = {
+    {"max_body_bytes", &ApiConfig::max_body_bytes, 1, no_max},
+    {"max_connections", &ApiConfig::max_connections, 1, 1 << 20},
+    {"max_streams", &ApiConfig::max_streams, 1, 65536},
+    {"max_streams_per_client", &ApiConfig::max_streams_per_client, 1, 65536},
+    {"min_transfer_bytes", &ApiConfig::min_transfer_bytes, 0, no_max},
+    {"transfer_window_seconds", &ApiConfig::transfer_window_seconds, 1, 3600},
+    {"workers", &ApiConfig::workers, 1, 1024},
+};
 
 // Walks the parsed document once; the first problem, in file order, is the result.
 class Validator {
@@ -147,24 +174,41 @@ private:
       Status st;
       if (k->str() == "address")
         st = absolute_path(*k, *v, " in [api]", out.address);
-      else if (k->str() == "max_body_bytes")
-        st = max_body_bytes(*k, *v, out.max_body_bytes);
+      else if (auto limit = std::ranges::find(api_limits, k->str(), &ApiLimit::key);
+               limit != std::end(api_limits))
+        st = api_integer(*k, *v, *limit, out.*(limit->field));
       else
         st = unknown(*k, " in [api]", api_keys);
       if (!st)
         return st;
     }
+    if (out.max_streams_per_client > out.max_streams) {
+      const toml::node* at = t->get("max_streams_per_client");
+      if (!at)
+        at = t->get("max_streams");
+      return invalid_argument(fmt::format(
+          "{}key \"max_streams_per_client\" in [api] is {}, more than max_streams ({}): one "
+          "client may hold at most every streaming slot; lower it or raise max_streams",
+          position(file_, at->source()), out.max_streams_per_client, out.max_streams));
+    }
     return {};
   }
 
-  Status max_body_bytes(const toml::key& key, const toml::node& node, std::uint64_t& out) {
+  Status api_integer(const toml::key& key, const toml::node& node, const ApiLimit& limit,
+                     std::uint64_t& out) {
     const auto* v = node.as_integer();
     if (!v)
       return wrong_type(key, node, " in [api]", "an integer");
-    if (v->get() <= 0)
+    if (v->get() < limit.min)
       return error(node, key,
-                   fmt::format("key {} in [api] must be greater than 0, not {}",
-                               toml_quoted(key.str()), v->get()));
+                   fmt::format("key {} in [api] must be {}, not {}", toml_quoted(key.str()),
+                               limit.min == 1 ? std::string("greater than 0")
+                                              : fmt::format("at least {}", limit.min),
+                               v->get()));
+    if (v->get() > limit.max)
+      return error(node, key,
+                   fmt::format("key {} in [api] must be at most {}, not {}", toml_quoted(key.str()),
+                               limit.max, v->get()));
     out = static_cast<std::uint64_t>(v->get());
     return {};
   }

@@ -94,6 +94,8 @@ int run_daemon(const DaemonOptions& options) {
   }
   spdlog::info("stratad starting: config {}, root {}, state {}", cfg->source, cfg->root,
                cfg->state);
+  // Before plugins open anything: deep trees and many clients need more than 1,024 fds.
+  const std::uint64_t fd_limit = raise_fd_limit();
   for (auto [dir, mode, what] : {std::tuple{cfg->root, fs::perms::owner_all, "root"},
                                  std::tuple{cfg->state, fs::perms(0711), "state"}}) {
     if (auto st = make_dir(dir, mode, what); !st) {
@@ -135,6 +137,12 @@ int run_daemon(const DaemonOptions& options) {
   api::ServerOptions server_options;
   server_options.socket_path = cfg->api.address;
   server_options.max_body_bytes = cfg->api.max_body_bytes;
+  server_options.max_connections = effective_max_connections(cfg->api.max_connections, fd_limit);
+  server_options.max_streams = cfg->api.max_streams;
+  server_options.max_streams_per_client = cfg->api.max_streams_per_client;
+  server_options.min_transfer_bytes = cfg->api.min_transfer_bytes;
+  server_options.transfer_window = std::chrono::seconds(cfg->api.transfer_window_seconds);
+  server_options.workers = cfg->api.workers;
   api::Server server(io, router, server_options);
   if (auto st = server.start(); !st) {
     report(st.error());

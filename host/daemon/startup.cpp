@@ -3,8 +3,12 @@
 #include "strata/registry/graph.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
+#include <sys/resource.h>
 
 namespace strata::host {
 
@@ -35,6 +39,39 @@ void initialise_plugins(const Config& cfg, const std::vector<FileOutcome>& outco
   };
   set.initialise(nodes, options);
   set.add_file_failures(outcomes);
+}
+
+std::uint64_t raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("stratad: cannot read RLIMIT_NOFILE: {}", std::strerror(errno));
+    return 1024;
+  }
+  const rlim_t before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      spdlog::warn("stratad: cannot raise the open-file limit from {} to its hard limit {}: {}",
+                   before, lim.rlim_max, std::strerror(errno));
+      lim.rlim_cur = before;
+    }
+  }
+  auto show = [](rlim_t v) {
+    return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+  };
+  spdlog::info("stratad: open-file limit {} (was {}, hard limit {})", show(lim.rlim_cur),
+               show(before), show(lim.rlim_max));
+  return lim.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(lim.rlim_cur);
+}
+
+std::uint64_t effective_max_connections(std::uint64_t configured, std::uint64_t fd_limit) {
+  const std::uint64_t most = std::max<std::uint64_t>(fd_limit / 2, 1);
+  if (configured <= most)
+    return configured;
+  spdlog::warn("stratad: serving at most {} connections, not {} ([api] max_connections): the "
+               "open-file limit is {}; raise it (LimitNOFILE=) to serve more",
+               most, configured, fd_limit);
+  return most;
 }
 
 std::vector<std::string> required_plugin_problems(const Config& cfg, const PluginSet& set) {

@@ -34,16 +34,6 @@ std::string str(const boost::json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : boost::json::serialize(v);
 }
 
-template <class F> bool eventually(F cond, std::chrono::seconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 std::size_t entries(const fs::path& dir) {
   std::error_code ec;
   return static_cast<std::size_t>(

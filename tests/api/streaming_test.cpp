@@ -10,9 +10,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <optional>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace strata::test {
 namespace {
@@ -32,20 +37,8 @@ std::string pattern(std::uint64_t n) {
   return s;
 }
 
-// Waits for `cond`, polling; false after `limit`. A bound so a broken server fails the test
-// instead of hanging it, never a timing assertion.
 std::string str(const boost::json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : boost::json::serialize(v);
-}
-
-template <class F> bool eventually(F cond, std::chrono::seconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 // What the streaming handlers saw, for the tests to check.
@@ -160,11 +153,15 @@ protected:
 
   // A server with a body limit far below the sizes streamed, so streaming provably bypasses it.
   void start(unsigned io_threads = 2, std::size_t max_streams = 64) {
-    threads_ = std::make_unique<IoThreads>(io_threads);
     ServerOptions options;
+    options.max_streams = max_streams;
+    start_with(options, io_threads);
+  }
+
+  void start_with(ServerOptions options, unsigned io_threads = 2) {
+    threads_ = std::make_unique<IoThreads>(io_threads);
     options.socket_path = socket_path_;
     options.max_body_bytes = 1024;
-    options.max_streams = max_streams;
     server_ = std::make_unique<Server>(threads_->io(), router_, options);
     auto st = server_->start();
     ASSERT_TRUE(st.ok()) << st.error().to_string();
@@ -412,6 +409,124 @@ TEST_F(StreamingTest, StreamsOverTheLimitAre503) {
   res = slow.read();
   ASSERT_EQ(res.result_int(), 200);
   EXPECT_EQ(str(RawClient::json(res).at("digest")), digest::sha256_of("1234567890"));
+}
+
+// A minimum rate the tests can reach quickly: 1,000 bytes in every second spent waiting.
+ServerOptions strict_rate() {
+  ServerOptions options;
+  options.min_transfer_bytes = 1000;
+  options.transfer_window = std::chrono::seconds(1);
+  return options;
+}
+
+TEST_F(StreamingTest, TricklingUploadsAreCutOffAndFreeTheirSlots) {
+  ServerOptions options = strict_rate();
+  options.max_streams = 2;
+  options.max_streams_per_client = 2;
+  start_with(options);
+  // Clients that send a byte now and then hold every slot...
+  std::vector<std::unique_ptr<RawClient>> tricklers;
+  for (int i = 0; i < 2; ++i) {
+    tricklers.push_back(std::make_unique<RawClient>(socket_path_));
+    tricklers.back()->send_raw(upload_header("/v1/sink", 100000) + "x");
+  }
+  ASSERT_TRUE(eventually([&] { return probe_.reading.load() == 2; }));
+  EXPECT_EQ(RawClient(socket_path_).request(http::verb::post, "/v1/sink", "abc").result_int(), 503);
+  // ...and keep the idle timeout from ever firing.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> trickling;
+  for (auto& t : tricklers)
+    trickling.emplace_back([&stop, client = t.get()] {
+      while (!stop.load()) {
+        try {
+          client->send_raw("x");
+        } catch (const std::exception&) {
+          return;
+        }
+        std::this_thread::sleep_for(200ms);
+      }
+    });
+  // Far less than the 30 s idle timeout.
+  bool cut = eventually([&] { return probe_.finished.load() == 2; }, 15s);
+  stop = true;
+  for (auto& t : trickling)
+    t.join();
+  ASSERT_TRUE(cut) << "trickling uploads were not cut off";
+  EXPECT_EQ(probe_.last_code(), Code::DeadlineExceeded);
+  for (auto& t : tricklers) {
+    auto res = t->read();
+    EXPECT_EQ(res.result_int(), 504);
+    std::string message(RawClient::json(res).at("message").as_string());
+    EXPECT_NE(message.find("[api] min_transfer_bytes"), std::string::npos) << message;
+  }
+  // The slots are free again, and a client sending at a normal pace is not cut off.
+  const std::string body = pattern(4 << 20);
+  auto res = RawClient(socket_path_).request(http::verb::post, "/v1/sink", body);
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_EQ(str(RawClient::json(res).at("digest")), digest::sha256_of(body));
+}
+
+TEST_F(StreamingTest, ADownloadThatIsNotReadIsCutOff) {
+  start_with(strict_rate());
+  RawClient client(socket_path_);
+  client.send_raw("GET /v1/pattern?size=" + std::to_string(64 << 20) +
+                  " HTTP/1.1\r\nHost: strata\r\n\r\n");
+  // The socket buffers fill and the server waits on us for more than a window.
+  std::this_thread::sleep_for(3s);
+  EXPECT_THROW(client.read_large(), boost::system::system_error);
+  EXPECT_EQ(RawClient(socket_path_).request(http::verb::get, "/v1/hello").result_int(), 200);
+}
+
+// In a child process (another peer pid): one upload, raw syscalls only; exits 0 on a 200.
+[[noreturn]] void upload_from_child(const std::string& socket_path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    ::_exit(2);
+  const char request[] = "POST /v1/sink HTTP/1.1\r\nHost: strata\r\nContent-Length: 3\r\n\r\nabc";
+  if (::write(fd, request, sizeof request - 1) != static_cast<ssize_t>(sizeof request - 1))
+    ::_exit(3);
+  char buf[64];
+  std::size_t got = 0;
+  while (got < 12) {
+    ssize_t n = ::read(fd, buf + got, sizeof buf - got);
+    if (n <= 0)
+      ::_exit(4);
+    got += static_cast<std::size_t>(n);
+  }
+  ::_exit(std::memcmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : 5);
+}
+
+TEST_F(StreamingTest, OneClientCannotTakeEverySlot) {
+  ServerOptions options;
+  options.max_streams = 4;
+  options.max_streams_per_client = 2;
+  start_with(options);
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<RawClient>(socket_path_));
+    held.back()->send_raw(upload_header("/v1/sink", 10) + "12345");
+  }
+  ASSERT_TRUE(eventually([&] { return probe_.reading.load() == 2; }));
+  // A third from this process is refused though slots are free...
+  auto res = RawClient(socket_path_).request(http::verb::post, "/v1/sink", "abc");
+  EXPECT_EQ(res.result_int(), 503);
+  std::string message(RawClient::json(res).at("message").as_string());
+  EXPECT_NE(message.find("[api] max_streams_per_client"), std::string::npos) << message;
+  // ...while another process gets one.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0)
+    upload_from_child(socket_path_);
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << "child status " << wstatus;
+  for (auto& h : held) {
+    h->send_raw("67890");
+    EXPECT_EQ(h->read().result_int(), 200);
+  }
 }
 
 TEST(RouterStreaming, FlagsAreLookedUpByMethodAndPath) {

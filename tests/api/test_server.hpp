@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,18 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+/// Waits for `cond`, polling; false after `limit`. A bound so a broken server fails the test
+/// instead of hanging it, never a timing assertion.
+template <class F> bool eventually(F cond, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 /// The routes the server tests use.
 inline host::api::Router test_router() {

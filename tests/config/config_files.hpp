@@ -58,6 +58,12 @@ inline void expect_same_config(const Config& a, const Config& b) {
   EXPECT_EQ(a.required_plugins, b.required_plugins);
   EXPECT_EQ(a.api.address, b.api.address);
   EXPECT_EQ(a.api.max_body_bytes, b.api.max_body_bytes);
+  EXPECT_EQ(a.api.max_connections, b.api.max_connections);
+  EXPECT_EQ(a.api.max_streams, b.api.max_streams);
+  EXPECT_EQ(a.api.max_streams_per_client, b.api.max_streams_per_client);
+  EXPECT_EQ(a.api.min_transfer_bytes, b.api.min_transfer_bytes);
+  EXPECT_EQ(a.api.transfer_window_seconds, b.api.transfer_window_seconds);
+  EXPECT_EQ(a.api.workers, b.api.workers);
   ASSERT_EQ(a.plugins.size(), b.plugins.size());
   for (auto ia = a.plugins.begin(), ib = b.plugins.begin(); ia != a.plugins.end(); ++ia, ++ib) {
     EXPECT_EQ(ia->first, ib->first);

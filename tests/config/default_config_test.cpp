@@ -28,6 +28,12 @@ TEST(EmbeddedDefault, StructDefaultsAreTheDocumentedOnes) {
   EXPECT_TRUE(c.required_plugins.empty());
   EXPECT_EQ(c.api.address, "/run/strata/strata.sock");
   EXPECT_EQ(c.api.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.api.max_connections, 512u);
+  EXPECT_EQ(c.api.max_streams, 64u);
+  EXPECT_EQ(c.api.max_streams_per_client, 16u);
+  EXPECT_EQ(c.api.min_transfer_bytes, 16384u);
+  EXPECT_EQ(c.api.transfer_window_seconds, 10u);
+  EXPECT_EQ(c.api.workers, 8u);
   EXPECT_TRUE(c.plugins.empty());
   EXPECT_EQ(c.source, "<embedded defaults>");
 }
@@ -35,8 +41,10 @@ TEST(EmbeddedDefault, StructDefaultsAreTheDocumentedOnes) {
 TEST(EmbeddedDefault, IsCommentedForOperators) {
   std::string_view text = embedded_default_config();
   EXPECT_EQ(text.substr(0, 2), "# ");
-  for (const char* key : {"version", "root", "state", "plugin_dirs", "disabled_plugins",
-                          "required_plugins", "[api]", "address", "max_body_bytes", "[plugins."})
+  for (const char* key :
+       {"version", "root", "state", "plugin_dirs", "disabled_plugins", "required_plugins", "[api]",
+        "address", "max_body_bytes", "max_connections", "max_streams", "max_streams_per_client",
+        "min_transfer_bytes", "transfer_window_seconds", "workers", "[plugins."})
     EXPECT_THAT(std::string(text), HasSubstr(key));
 }
 

@@ -32,6 +32,8 @@ required_plugins = ["strata.snapshotter.v1.overlayfs"]
 [api]
 address = "/srv/strata/run/api.sock"
 max_body_bytes = 65536
+max_connections = 100
+workers = 3
 
 [plugins."strata.snapshotter.v1.overlayfs"]
 mount_options = ["index=off", "label=\"été\"\ttab"]
@@ -64,6 +66,9 @@ TEST(DumpConfig, FullExampleRoundTrips) {
   EXPECT_EQ(again->required_plugins, cfg->required_plugins);
   EXPECT_EQ(again->api.address, cfg->api.address);
   EXPECT_EQ(again->api.max_body_bytes, 65536u);
+  EXPECT_EQ(again->api.max_connections, 100u);
+  EXPECT_EQ(again->api.workers, 3u);
+  EXPECT_EQ(again->api.transfer_window_seconds, 10u);
 
   // Every plugin sees the same config from the dump as from the original, and the dump holds
   // the defaults too, so it needs no defaults of its own.

@@ -42,8 +42,9 @@ const BadConfig bad_configs[] = {
      "2:2: unknown key \"apis\"; known keys: version, root, state, plugin_dirs, "
      "disabled_plugins, required_plugins, api, plugins; did you mean \"api\"?"},
     {"UnknownApiKey", "[api]\nadress = \"/run/x.sock\"\n",
-     "2:1: unknown key \"adress\" in [api]; known keys: address, max_body_bytes; did you mean "
-     "\"address\"?"},
+     "2:1: unknown key \"adress\" in [api]; known keys: address, max_body_bytes, "
+     "max_connections, max_streams, max_streams_per_client, min_transfer_bytes, "
+     "transfer_window_seconds, workers; did you mean \"address\"?"},
     {"RootNotAString", "root = 5\n", "1:8: key \"root\" must be a string, not an integer"},
     {"StateNotAString", "state = [\"/run\"]\n",
      "1:9: key \"state\" must be a string, not an array"},
@@ -90,6 +91,24 @@ const BadConfig bad_configs[] = {
      "2:18: key \"max_body_bytes\" in [api] must be greater than 0, not -5"},
     {"FloatMaxBody", "[api]\nmax_body_bytes = 1.5\n",
      "2:18: key \"max_body_bytes\" in [api] must be an integer, not a float"},
+    {"ZeroMaxConnections", "[api]\nmax_connections = 0\n",
+     "2:19: key \"max_connections\" in [api] must be greater than 0, not 0"},
+    {"HugeMaxConnections", "[api]\nmax_connections = 2000000\n",
+     "2:19: key \"max_connections\" in [api] must be at most 1048576, not 2000000"},
+    {"ZeroWorkers", "[api]\nworkers = 0\n",
+     "2:11: key \"workers\" in [api] must be greater than 0, not 0"},
+    {"NegativeMinTransfer", "[api]\nmin_transfer_bytes = -1\n",
+     "2:22: key \"min_transfer_bytes\" in [api] must be at least 0, not -1"},
+    {"ZeroTransferWindow", "[api]\ntransfer_window_seconds = 0\n",
+     "2:27: key \"transfer_window_seconds\" in [api] must be greater than 0, not 0"},
+    {"StringMaxStreams", "[api]\nmax_streams = \"64\"\n",
+     "2:15: key \"max_streams\" in [api] must be an integer, not a string"},
+    {"PerClientOverTotal", "[api]\nmax_streams = 4\nmax_streams_per_client = 5\n",
+     "3:26: key \"max_streams_per_client\" in [api] is 5, more than max_streams (4): one client "
+     "may hold at most every streaming slot; lower it or raise max_streams"},
+    {"PerClientDefaultOverTotal", "[api]\nmax_streams = 4\n",
+     "2:15: key \"max_streams_per_client\" in [api] is 16, more than max_streams (4): one "
+     "client may hold at most every streaming slot; lower it or raise max_streams"},
     {"PluginsNotATable", "plugins = 5\n",
      "1:11: key \"plugins\" must be a table of [plugins.\"<type>.<id>\"] sections, not an "
      "integer"},

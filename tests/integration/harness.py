@@ -235,6 +235,22 @@ class Daemon:
             self.proc.wait(timeout=COMMAND_TIMEOUT)
 
 
+def snapshotter_daemon(test, workdir, plugin):
+    """A ready stratad in `workdir` with the snapshotter plugin file `plugin` installed alone;
+    returns (daemon, the snapshotter's id as the plugin listing gives it). Fails `test` unless
+    exactly one snapshotter from that file is ok."""
+    plugins = os.path.join(workdir, "plugins")
+    installed = install_plugin(plugin, plugins, 0o644)
+    config = write_config(os.path.join(workdir, "config.toml"))
+    daemon = Daemon(test, workdir, plugin_dirs=[plugins], config=config).start()
+    daemon.wait_ready()
+    records = [r for r in plugins_json(test, daemon)
+               if r.get("file") == installed and r.get("type") == "strata.snapshotter.v1"]
+    test.assertEqual(len(records), 1, f"one snapshotter from {installed}: {records}")
+    test.assertEqual(records[0]["status"], "ok", records[0])
+    return daemon, records[0]["id"]
+
+
 def run(argv, timeout=COMMAND_TIMEOUT, **kwargs):
     """subprocess.run with text output captured and a timeout that fails instead of hanging."""
     try:

@@ -19,8 +19,6 @@ import urllib.parse
 
 import harness as h
 
-SNAPSHOTTER_TYPE = "strata.snapshotter.v1"
-
 
 def skip(reason):
     print(f"SKIP: {reason}", file=sys.stderr)
@@ -45,16 +43,7 @@ class SnapshotsTest(unittest.TestCase):
         if os.geteuid() != 0:
             skip("mounting snapshots needs root")
         self.workdir = h.make_workdir(self)
-        plugins = os.path.join(self.workdir, "plugins")
-        installed = h.install_plugin(plugin, plugins, 0o644)
-        config = h.write_config(os.path.join(self.workdir, "config.toml"))
-        self.daemon = h.Daemon(self, self.workdir, plugin_dirs=[plugins], config=config).start()
-        self.daemon.wait_ready()
-        records = [r for r in h.plugins_json(self, self.daemon)
-                   if r.get("file") == installed and r.get("type") == SNAPSHOTTER_TYPE]
-        self.assertEqual(len(records), 1, f"one snapshotter from {installed}: {records}")
-        self.assertEqual(records[0]["status"], "ok", records[0])
-        self.name = records[0]["id"]
+        self.daemon, self.name = h.snapshotter_daemon(self, self.workdir, plugin)
         self.mounted = []
         self.addCleanup(self.unmount_all)
 
