@@ -1,4 +1,5 @@
 #include "strata/fs/root.hpp"
+#include "strata/fs/walk.hpp"
 
 #include <cerrno>
 #include <dirent.h>
@@ -139,21 +140,28 @@ Status remove_all_at(int dirfd, const std::string& name, std::string_view displa
   if (errno != EISDIR && errno != EPERM)
     return sys_error("cannot remove " + std::string(display), errno);
   UniqueFd dir(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir)
+  if (!dir) {
+    if (errno == ENOENT)
+      return {};
     return sys_error("cannot open " + std::string(display) + " to remove it", errno);
-  DIR* d = ::fdopendir(::dup(dir.get()));
-  if (!d)
-    return sys_error("cannot list " + std::string(display), errno);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..")
-      names.emplace_back(n);
   }
-  ::closedir(d);
-  for (const auto& n : names)
-    if (auto st = remove_all_at(dir.get(), n, std::string(display) + "/" + n); !st)
-      return st;
+  // Iterative with a bounded number of open fds: a tree of any depth can be removed.
+  WalkVisitor v;
+  v.enter = [](int fd, const std::string& n, const WalkPath& at) -> Result<bool> {
+    if (::unlinkat(fd, n.c_str(), 0) == 0 || errno == ENOENT)
+      return false;
+    if (errno == EISDIR || errno == EPERM) // EPERM: unlink(2) of a directory on Linux
+      return true;
+    return sys_error("cannot remove " + at.display(n), errno);
+  };
+  v.leave = [](int fd, const std::string& n, const WalkPath& at) -> Status {
+    if (::unlinkat(fd, n.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+      return sys_error("cannot remove directory " + at.display(n), errno);
+    return {};
+  };
+  if (Status st = walk_below(dir.get(), display, v); !st)
+    return st;
+  dir.reset();
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
     return sys_error("cannot remove directory " + std::string(display), errno);
   return {};
