@@ -136,30 +136,6 @@ Status write_file_atomic(const std::string& dir, const std::string& name, std::s
   return fsync_dir(dir);
 }
 
-Result<std::vector<std::string>> list_names(int dirfd, std::string_view display) {
-  // A new open file description: a dup would share (and move) the caller's directory offset.
-  UniqueFd own(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!own)
-    return sys_error("cannot open " + std::string(display) + " to list it", errno);
-  DIR* d = ::fdopendir(own.get());
-  if (!d)
-    return sys_error("cannot list " + std::string(display), errno);
-  own.release(); // closedir closes it
-  std::vector<std::string> names;
-  errno = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..")
-      names.emplace_back(n);
-    errno = 0;
-  }
-  const int err = errno;
-  ::closedir(d);
-  if (err != 0)
-    return sys_error("cannot list " + std::string(display), err);
-  return names;
-}
-
 Result<std::string> read_small_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {

@@ -1,6 +1,7 @@
 #include "tree.hpp"
 
 #include <strata/fs/posix.hpp>
+#include <strata/fs/walk.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -18,31 +19,7 @@ namespace {
 
 using InodeKey = std::pair<dev_t, ino_t>;
 
-// The entry names of the open directory `fd` (the fd itself stays open and usable).
-Result<std::vector<std::string>> list_dir(int fd, const std::string& display) {
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0)
-    return fs::sys_error("cannot read directory " + display, errno);
-  DIR* d = ::fdopendir(dup);
-  if (d == nullptr) {
-    int err = errno;
-    ::close(dup);
-    return fs::sys_error("cannot read directory " + display, err);
-  }
-  ::rewinddir(d);
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-      names.emplace_back(e->d_name);
-    errno = 0;
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err != 0)
-    return fs::sys_error("cannot read directory " + display, err);
-  return names;
-}
+using fs::list_dir;
 
 void count(const struct stat& st, std::set<InodeKey>& seen, Usage& u) {
   if (seen.insert({st.st_dev, st.st_ino}).second) {
@@ -51,31 +28,20 @@ void count(const struct stat& st, std::set<InodeKey>& seen, Usage& u) {
   }
 }
 
+// Iterative with a bounded number of open fds, so that a layer of any depth can be measured.
 Status usage_below(int dirfd, const std::string& display, std::set<InodeKey>& seen, Usage& u) {
-  auto names = list_dir(dirfd, display);
-  if (!names)
-    return std::move(names).error();
-  for (const std::string& name : *names) {
+  fs::WalkVisitor v;
+  v.enter = [&](int fd, const std::string& name, const fs::WalkPath& at) -> Result<bool> {
     struct stat st {};
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT)
-        continue;
-      return fs::sys_error("cannot stat " + display + "/" + name, errno);
+        return false;
+      return fs::sys_error("cannot stat " + at.display(name), errno);
     }
     count(st, seen, u);
-    if (!S_ISDIR(st.st_mode))
-      continue;
-    fs::UniqueFd sub(
-        ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) {
-      if (errno == ENOENT)
-        continue;
-      return fs::sys_error("cannot open " + display + "/" + name, errno);
-    }
-    if (Status st2 = usage_below(sub.get(), display + "/" + name, seen, u); !st2)
-      return st2;
-  }
-  return {};
+    return S_ISDIR(st.st_mode);
+  };
+  return fs::walk_below(dirfd, display, v);
 }
 
 // Copy state shared across the recursion.

@@ -1,5 +1,6 @@
 // The overlay snapshotter on a real filesystem with real mounts: chains, views, errors,
 // labels, walk, usage, rebase, removal, reconcile at open, idmaps, 500 layers.
+#include "deep_tree.hpp"
 #include "init.hpp"
 #include "support.hpp"
 #include "tree.hpp"
@@ -552,6 +553,28 @@ TEST_F(OverlayTest, RemoveAndCleanupLeaveNoOrphans) {
   ASSERT_OK(snap_->remove("v"));
   ASSERT_OK(snap_->remove("base"));
   EXPECT_TRUE(list(snapshots()).empty());
+}
+
+// Issue 16: a layer one file 1,900 levels deep, under a 256-fd limit: usage at commit, remove,
+// and cleanup of an rm-<id> left behind all work (they kept one fd per level and failed EMFILE,
+// and cleanup then failed EBADF forever).
+TEST_F(OverlayTest, DeepTreesUnderALowFdLimit) {
+  constexpr int kDepth = 1900;
+  ASSERT_OK(snap_->prepare("a", "", {}));
+  ASSERT_TRUE(strata::testing::make_deep_tree(root_ + "/snapshots/1/fs", kDepth));
+  strata::testing::FdLimit limit(256);
+  ASSERT_TRUE(limit.ok());
+  auto live = snap_->usage("a");
+  ASSERT_OK(live);
+  EXPECT_EQ(live->inodes, 1 + kDepth + 1) << "root, every level, the file";
+  ASSERT_OK(snap_->commit("c", "a", {}));
+  ASSERT_OK(snap_->remove("c"));
+  EXPECT_TRUE(list(snapshots()).empty());
+
+  ASSERT_EQ(::mkdir((snapshots() + "/rm-7").c_str(), 0700), 0);
+  ASSERT_TRUE(strata::testing::make_deep_tree(snapshots() + "/rm-7", kDepth));
+  ASSERT_OK(snap_->cleanup());
+  EXPECT_TRUE(list(snapshots()).empty()) << "cleanup removes what it finds, at any depth";
 }
 
 TEST_F(OverlayTest, SyncRemoveAlsoSweepsOrphans) {

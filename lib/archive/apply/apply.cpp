@@ -6,6 +6,7 @@
 #include "tar_source.hpp"
 
 #include <strata/fs/root.hpp>
+#include <strata/fs/walk.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -255,7 +256,7 @@ private:
                                             : dir_rel == top);
       if (mark && ::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
         return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + dir_rel + "\"", errno);
-      auto names = fs::list_names(dir->get(), "\"" + dir_rel + "\"");
+      auto names = fs::list_dir(dir->get(), "\"" + dir_rel + "\"");
       if (!names)
         return std::move(names).error();
       for (const auto& n : *names) {

@@ -3,6 +3,8 @@
 
 #include "copy_up.hpp"
 
+#include <strata/fs/walk.hpp>
+
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -600,7 +602,7 @@ Result<std::vector<std::string>> CopyUp::lower_root_names() {
     return st.error();
   std::set<std::string> names;
   for (auto& parent : parents_) {
-    auto listed = fs::list_names(parent.fd(), "the root of lower layer " + parent.path());
+    auto listed = fs::list_dir(parent.fd(), "the root of lower layer " + parent.path());
     if (!listed)
       return std::move(listed).error();
     names.insert(listed->begin(), listed->end());

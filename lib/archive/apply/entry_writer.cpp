@@ -137,7 +137,23 @@ Status EntryWriter::write_at(TarReader& tar, archive_entry* e, const std::string
   case AE_IFCHR:
   case AE_IFBLK:
   case AE_IFIFO: {
-    const dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
+    dev_t dev = 0;
+    if (type != AE_IFIFO) {
+      // The kernel's device numbers are 12-bit major, 20-bit minor; whatever does not fit would
+      // be truncated, and a device that becomes 0:0 is a whiteout in an upperdir: the file would
+      // silently vanish from the merged view.
+      const unsigned long major = archive_entry_rdevmajor(e), minor = archive_entry_rdevminor(e);
+      const std::string numbers = std::to_string(major) + ":" + std::to_string(minor);
+      dev = ::makedev(major, minor);
+      if (major >= (1UL << 12) || minor >= (1UL << 20) || ::major(dev) != major ||
+          ::minor(dev) != minor)
+        return invalid_argument("device " + rel + " has number " + numbers +
+                                ", out of range (major below 4096, minor below 1048576)");
+      if (type == AE_IFCHR && dev == 0 && opts_.whiteouts == WhiteoutMode::Overlay)
+        return invalid_argument("character device " + rel +
+                                " is 0:0, which an overlay upperdir reads as a whiteout; "
+                                "write a .wh. entry to delete a file");
+    }
     if (::mknodat(pfd, base.c_str(), type | 0600, dev) != 0)
       return fs::sys_error("cannot create device node " + rel, errno);
     return set_metadata(e, -1, pfd, base, false, false);

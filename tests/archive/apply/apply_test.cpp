@@ -38,6 +38,26 @@ TEST_F(Apply, PlainGzipAndZstdLayersGiveTheSameTreeAndTheTarDigest) {
   }
 }
 
+// Issue 16 item 6's shape at CI size: files each in its own new directory deep down (make_dirs
+// opens each real directory below its parent, and re-resolves from the root only at symlinks:
+// both a relative and an absolute link in the chain must still land inside root).
+TEST_F(Apply, FilesInNewDirectoriesDeepDown) {
+  std::string chain;
+  for (int i = 0; i < 300; ++i)
+    chain += (i ? "/d" : "d");
+  TarBuilder b;
+  for (int i = 0; i < 20; ++i)
+    b.file(chain + "/" + std::to_string(i) + "/f", std::to_string(i));
+  b.symlink("d/d/rel", "../..").symlink("d/d/abs", "/d");
+  b.file("d/d/rel/d/new/f", "via rel").file("d/d/abs/new2/f", "via abs");
+  ASSERT_TRUE(expect_ok(b.bytes()).ok);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(read_file(root_ / chain / std::to_string(i) / "f"), std::to_string(i)) << i;
+  EXPECT_EQ(read_file(root_ / "d/new/f"), "via rel");
+  EXPECT_EQ(read_file(root_ / "d/new2/f"), "via abs");
+  EXPECT_FALSE(stdfs::exists(root_.parent_path() / "new2"));
+}
+
 TEST_F(Apply, DigestCoversPaddingAfterTheEndOfArchive) {
   std::string tar = TarBuilder().file("a", "a").bytes() + std::string(10240, '\0');
   auto r = apply(tar);

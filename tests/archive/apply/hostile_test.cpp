@@ -345,6 +345,45 @@ TEST_F(Hostile, DeviceNodesAndFifos) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+// Issue 16 item 7: numbers that do not fit the kernel's 12-bit major / 20-bit minor used to be
+// truncated, and a device that became 0:0 is a whiteout in an upperdir (the file vanished).
+TEST_F(Hostile, OutOfRangeDeviceNumbersAreRefused) {
+  struct Case {
+    Type type;
+    unsigned major, minor;
+  };
+  for (const Case& k : {Case{Type::Char, 4096, 0}, Case{Type::Block, 1, 1u << 20},
+                        Case{Type::Char, 2097151, 2097151}, Case{Type::Block, 4096, 5}}) {
+    for (auto mode : {archive::WhiteoutMode::Remove, archive::WhiteoutMode::Overlay}) {
+      archive::ApplyOptions opts;
+      opts.whiteouts = mode;
+      TarEntry d;
+      d.type = k.type, d.name = "dev/big", d.major = k.major, d.minor = k.minor;
+      std::string msg = expect_error(TarBuilder().add(d).bytes(), Code::InvalidArgument, opts);
+      const std::string numbers = std::to_string(k.major) + ":" + std::to_string(k.minor);
+      EXPECT_NE(msg.find("dev/big"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(numbers), std::string::npos) << msg;
+      EXPECT_FALSE(stdfs::exists(root_ / "dev/big")) << numbers;
+    }
+  }
+}
+
+TEST_F(Hostile, ZeroZeroCharDeviceIsRefusedInOverlayMode) {
+  archive::ApplyOptions opts;
+  opts.whiteouts = archive::WhiteoutMode::Overlay;
+  TarEntry c;
+  c.type = Type::Char, c.name = "etc/passwd", c.major = 0, c.minor = 0;
+  std::string msg = expect_error(TarBuilder().add(c).bytes(), Code::InvalidArgument, opts);
+  EXPECT_NE(msg.find("etc/passwd"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("whiteout"), std::string::npos) << msg;
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "mknod of devices needs root (the Remove-mode half)";
+  ASSERT_TRUE(expect_ok(TarBuilder().add(c).bytes()).ok) << "Remove mode creates it, as tar does";
+  struct stat st {};
+  ASSERT_EQ(::lstat((root_ / "etc/passwd").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
 TEST_F(Hostile, DeviceNodeOverSymlinkToOutside) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "mknod of devices needs root";

@@ -91,8 +91,10 @@ struct ApplyResult {
 /// The source is read to its end so that `digest` covers the whole stream.
 /// Errors: InvalidArgument (corrupt or truncated tar, hostile entry: a name or link escaping
 /// root, a bare ".wh." or a whiteout leaving its directory, a whiteout below a lower symlink,
-/// an unsupported entry type; the
-/// message names the entry); ResourceExhausted (max_total_bytes); NotFound (root missing; a
+/// an unsupported entry type, a char or block device whose major/minor do not fit the kernel's
+/// 12/20 bits, a 0:0 char device in Overlay mode (an upperdir would read it as a whiteout;
+/// Remove mode creates it, as tar does); the message names the entry); ResourceExhausted
+/// (max_total_bytes); NotFound (root missing; a
 /// hardlink target that neither root nor, in Overlay mode, the merged parents show);
 /// FailedPrecondition (root not a directory); Internal (an I/O error, naming the path and errno);
 /// the source's own errors. On error, entries already applied stay (callers apply into a

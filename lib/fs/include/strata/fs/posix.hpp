@@ -68,11 +68,6 @@ Status write_all(int fd, std::span<const std::byte> data, std::string_view what)
 Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data,
                          mode_t mode);
 
-/// The names in directory `dirfd` ("." and ".." left out), read through a descriptor of its
-/// own, so `dirfd` keeps its offset and stays open. `display` names the directory in messages.
-/// Errors by errno (EMFILE as itself: ResourceExhausted).
-Result<std::vector<std::string>> list_names(int dirfd, std::string_view display);
-
 /// Reads a whole (small) file. Errors: NotFound when it does not exist; Internal otherwise.
 Result<std::string> read_small_file(const std::string& path);
 
