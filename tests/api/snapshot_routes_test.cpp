@@ -441,10 +441,10 @@ TEST_F(SnapshotRoutesTest, FiltersReachWalk) {
 }
 
 TEST_F(SnapshotRoutesTest, MalformedBodies) {
-  for (std::string body :
-       {R"({})", R"({"key": ""})", R"({"key": 5})", R"([1])", "not json",
-        R"({"key": "k", "parnet": "p"})", R"({"key": "k", "kind": "committed"})",
-        R"({"key": "k", "kind": "sideways"})", R"({"key": "k", "labels": [1]})"}) {
+  for (std::string body : {R"({})", R"({"key": ""})", R"({"key": 5})", R"([1])", "not json",
+                           R"({"key": "k", "parnet": "p"})", R"({"key": "k", "kind": "committed"})",
+                           R"({"key": "k", "kind": "sideways"})", R"({"key": "k", "labels": [1]})",
+                           R"({"key": "k", "labels": {"": "v"}})"}) {
     auto res = req(http::verb::post, path(), body);
     EXPECT_EQ(res.result_int(), 400) << body << " -> " << res.body();
     EXPECT_EQ(RawClient::json(res).at("code"), "InvalidArgument") << body;
@@ -452,7 +452,8 @@ TEST_F(SnapshotRoutesTest, MalformedBodies) {
   auto res = req(http::verb::post, path(), R"({"key": "k", "parnet": "p"})");
   EXPECT_NE(res.body().find("parnet"), std::string::npos) << res.body();
   ASSERT_EQ(req(http::verb::post, path(), R"({"key": "k"})").result_int(), 201);
-  for (std::string body : {R"({})", R"({"name": "n", "lables": {}})"})
+  for (std::string body :
+       {R"({})", R"({"name": "n", "lables": {}})", R"({"name": "n", "labels": {"": "v"}})"})
     EXPECT_EQ(req(http::verb::post, path("k", "commit"), body).result_int(), 400) << body;
   EXPECT_EQ(RawClient::json(req(http::verb::get, path())).as_array().size(), 1u);
 }
