@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -137,6 +138,19 @@ int run_apply(const Globals& globals, const ApplyArgs& a) {
 
 // ---- compare ----
 
+// --source-date-epoch SECONDS: the CLI11 check, so that a value out of range is refused with the
+// range before anything is sent (the daemon refuses it too).
+std::string check_source_date_epoch_arg(const std::string& text) {
+  std::int64_t secs = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), secs);
+  if (ec == std::errc::result_out_of_range)
+    secs = -1; // out of range either way: the message below gives the range
+  else if (ec != std::errc() || end != text.data() + text.size())
+    return "--source-date-epoch \"" + text + "\" is not a whole number of seconds since 1970";
+  auto t = source_date_epoch_of(secs, "--source-date-epoch " + text);
+  return t ? std::string() : t.error().message();
+}
+
 struct CompareArgs {
   std::string lower;
   std::string upper;
@@ -164,8 +178,12 @@ int run_compare(const Globals& globals, const CompareArgs& a) {
     auto l = parse_label_arg(text); // validated while parsing the command line
     opts.labels[l->key] = l->value;
   }
-  if (a.source_date_epoch >= 0)
-    opts.source_date_epoch = Timestamp{} + std::chrono::seconds(a.source_date_epoch);
+  if (a.source_date_epoch >= 0) {
+    auto epoch = source_date_epoch_of(a.source_date_epoch, "--source-date-epoch");
+    if (!epoch)
+      return report(epoch.error());
+    opts.source_date_epoch = *epoch;
+  }
   json::value body{{"lower", json::value_from(*lower)},
                    {"upper", json::value_from(*upper)},
                    {"options", json::value_from(opts)}};
@@ -236,8 +254,8 @@ void add_diff_command(CLI::App& app, const Globals& globals, Outcome& outcome) {
   compare
       ->add_option("--source-date-epoch", cp->source_date_epoch,
                    "clamp newer timestamps to these seconds since the epoch (reproducible "
-                   "layers)")
-      ->check(CLI::NonNegativeNumber);
+                   "layers), 0 to 9223372036 (2262-04-11T23:47:16Z)")
+      ->check(check_source_date_epoch_arg);
   compare->add_option("--differ", cp->differ,
                       "differ plugin id to use instead of the diff service");
   compare->add_flag("--json", cp->json, "print the blob's descriptor as JSON");

@@ -106,6 +106,8 @@ void Connection::on_header(beast::error_code ec) {
     return reject(*over_cap_, 503);
   if (ec)
     return on_read_error(ec);
+  if (auto st = check_framing(parser_->get().base()); !st)
+    return reject(st.error(), st.error().code() == Code::NotImplemented ? 501 : 400);
   auto target = parser_->get().target();
   std::string_view path(target.data(), target.size());
   streaming_ = router_.streaming(parser_->get().method(), path.substr(0, path.find('?')));

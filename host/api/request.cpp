@@ -1,5 +1,9 @@
 #include "api/request.hpp"
 
+#include <boost/beast/core/string.hpp>
+
+#include <iterator>
+
 namespace strata::host::api {
 
 std::string_view Request::param(std::string_view name) const {
@@ -32,6 +36,40 @@ Result<json::value> Request::json_body() const {
     return invalid_argument("request body is empty; " + std::string(http::to_string(method)) + " " +
                             path + " expects a JSON document");
   return parse_json(body, "request body");
+}
+
+Status check_framing(const http::fields& headers) {
+  auto [first, last] = headers.equal_range(http::field::transfer_encoding);
+  if (first == last)
+    return {};
+  if (std::next(first) != last)
+    return invalid_argument("Transfer-Encoding is given more than once; send it once, "
+                            "\"Transfer-Encoding: chunked\"");
+  if (headers.count(http::field::content_length))
+    return invalid_argument("Transfer-Encoding and Content-Length are both given; send one");
+  std::string_view value(first->value().data(), first->value().size());
+  std::vector<std::string_view> codings;
+  while (true) {
+    auto comma = value.find(',');
+    auto coding = value.substr(0, comma);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+      coding.remove_prefix(1);
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+      coding.remove_suffix(1);
+    if (coding.empty())
+      return invalid_argument("Transfer-Encoding: \"" + std::string(value) +
+                              "\" holds an empty coding");
+    codings.push_back(coding);
+    if (comma == std::string_view::npos)
+      break;
+    value = value.substr(comma + 1);
+  }
+  if (codings.size() == 1 && boost::beast::iequals(codings[0], "chunked"))
+    return {};
+  return not_implemented("Transfer-Encoding: \"" +
+                         std::string(first->value().data(), first->value().size()) +
+                         "\" is not supported; stratad decodes only \"chunked\" (send the body "
+                         "uncompressed)");
 }
 
 Result<Request> make_request(http::verb method, std::string_view target, http::fields headers,

@@ -48,6 +48,12 @@ struct Request {
   Result<json::value> json_body() const;
 };
 
+/// Checks the framing headers of a request before its body is read. Transfer-Encoding may only
+/// be "chunked" (the one coding the server decodes): any other coding, e.g. "gzip, chunked", is
+/// NotImplemented (501), naming the header. Transfer-Encoding given twice, malformed (an empty
+/// coding) or together with Content-Length is InvalidArgument (400).
+Status check_framing(const http::fields& headers);
+
 /// Builds a Request from a method, a target, headers and a body: splits the query off the
 /// target and decodes it. InvalidArgument for a malformed query.
 Result<Request> make_request(http::verb method, std::string_view target, http::fields headers,

@@ -1,4 +1,5 @@
 #include "daemon/content_routes.hpp"
+#include "daemon/json_body.hpp"
 #include "daemon/walk_response.hpp"
 
 #include <strata/contentio/blob_source.hpp>
@@ -175,19 +176,18 @@ Response update_labels(ContentStore& store, const Request& req) {
   auto body = req.json_body();
   if (!body)
     return Response::error(body.error());
-  if (!body->is_object())
-    return Response::error(invalid_argument(
-        "PATCH /v1/content/{digest} expects {\"labels\": {...}, \"fieldpaths\": [...]}"));
+  auto obj = body_object(req, *body, {"labels", "fieldpaths"},
+                         R"({"labels": {...}, "fieldpaths"?: [...]})");
+  if (!obj)
+    return Response::error(obj.error());
+  const auto& o = **obj;
   ContentInfo info;
   info.digest = std::string(req.param("digest"));
   std::vector<std::string> fieldpaths;
-  const auto& o = body->get_object();
-  if (const auto* l = o.if_contains("labels")) {
-    auto labels = from_json<Labels>(*l, "labels");
-    if (!labels)
-      return Response::error(labels.error());
-    info.labels = std::move(*labels);
-  }
+  auto labels = labels_field(o);
+  if (!labels)
+    return Response::error(labels.error());
+  info.labels = std::move(*labels);
   if (const auto* f = o.if_contains("fieldpaths")) {
     auto paths = from_json<std::vector<std::string>>(*f, "fieldpaths");
     if (!paths)

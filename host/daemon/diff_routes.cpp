@@ -1,4 +1,5 @@
 #include "daemon/diff_routes.hpp"
+#include "daemon/json_body.hpp"
 
 #include <strata/plugin/types.hpp>
 
@@ -15,14 +16,22 @@ using api::http::verb;
 
 constexpr const char* diff_service_uri = "strata.service.v1.diff";
 
-// The request body as an object, or InvalidArgument showing the expected shape.
-Result<json::object> body_object(const Request& req, std::string_view shape) {
+// The request body as an object of `allowed` fields whose "options" object (when given) holds
+// only `options`, or InvalidArgument showing the expected shape.
+Result<json::object> body_object(const Request& req,
+                                 std::initializer_list<std::string_view> allowed,
+                                 std::initializer_list<std::string_view> options,
+                                 std::string_view shape) {
   auto body = req.json_body();
   if (!body)
     return std::move(body).error();
-  if (!body->is_object())
-    return invalid_argument(fmt::format("{} expects a JSON object {}", req.path, shape));
-  return std::move(body->get_object());
+  auto o = host::body_object(req, *body, allowed, shape);
+  if (!o)
+    return std::move(o).error();
+  if (const auto* opts = (*o)->if_contains("options"); opts && opts->is_object())
+    if (auto st = only_fields(opts->get_object(), options, "\"options\"", shape); !st)
+      return std::move(st).error();
+  return **o;
 }
 
 // Required member `key` of `o`, converted.
@@ -57,7 +66,8 @@ constexpr std::string_view apply_shape =
 constexpr std::string_view compare_shape = R"({"lower": [...], "upper": [...], "options"?: {...}})";
 
 Response apply(const DifferLookup& lookup, const Request& req) {
-  auto body = body_object(req, apply_shape);
+  auto body = body_object(req, {"descriptor", "mounts", "options"},
+                          {"diffID", "syncFs", "processorPayloads"}, apply_shape);
   if (!body)
     return Response::error(body.error());
   auto desc = member<Descriptor>(*body, "descriptor", apply_shape);
@@ -78,7 +88,8 @@ Response apply(const DifferLookup& lookup, const Request& req) {
 }
 
 Response compare(const DifferLookup& lookup, const Request& req) {
-  auto body = body_object(req, compare_shape);
+  auto body = body_object(req, {"lower", "upper", "options"},
+                          {"mediaType", "reference", "labels", "sourceDateEpoch"}, compare_shape);
   if (!body)
     return Response::error(body.error());
   auto lower = member<std::vector<Mount>>(*body, "lower", compare_shape);
@@ -90,6 +101,8 @@ Response compare(const DifferLookup& lookup, const Request& req) {
   auto opts = optional_member<CompareOptions>(*body, "options");
   if (!opts)
     return Response::error(opts.error());
+  if (auto st = check_labels(opts->labels, "\"options\".\"labels\""); !st)
+    return Response::error(st.error());
   return with_differ(lookup, req, [&](Differ& d) {
     auto written = d.compare(*lower, *upper, *opts);
     if (!written)

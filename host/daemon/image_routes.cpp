@@ -1,4 +1,5 @@
 #include "daemon/image_routes.hpp"
+#include "daemon/json_body.hpp"
 #include "daemon/unpack_route.hpp"
 #include "daemon/walk_response.hpp"
 
@@ -36,12 +37,10 @@ Result<ImportOptions> import_options(const json::object& o) {
       opts.platform = std::move(*platform);
     }
   }
-  if (const auto* l = o.if_contains("labels"); l && !l->is_null()) {
-    auto labels = from_json<Labels>(*l, "labels");
-    if (!labels)
-      return std::move(labels).error();
-    opts.labels = std::move(*labels);
-  }
+  auto labels = labels_field(o);
+  if (!labels)
+    return std::move(labels).error();
+  opts.labels = std::move(*labels);
   return opts;
 }
 
@@ -49,8 +48,10 @@ Response import(ImageService& images, const Request& req) {
   auto body = req.json_body();
   if (!body)
     return Response::error(body.error());
-  const auto* o = body->if_object();
-  const auto* path = o ? o->if_contains("path") : nullptr;
+  auto o = body_object(req, *body, {"path", "name", "platform", "labels"}, import_shape);
+  if (!o)
+    return Response::error(o.error());
+  const auto* path = (*o)->if_contains("path");
   if (!path || !path->is_string() || path->as_string().empty())
     return Response::error(invalid_argument(fmt::format(
         "POST /v1/images/import expects {} (the path is read by stratad)", import_shape)));
@@ -59,7 +60,7 @@ Response import(ImageService& images, const Request& req) {
         "path \"{}\" must be absolute: stratad reads it on its own filesystem, from its own "
         "working directory",
         std::string_view(path->as_string()))));
-  auto opts = import_options(*o);
+  auto opts = import_options(**o);
   if (!opts)
     return Response::error(opts.error());
   auto imported = images.import_layout(std::string(path->as_string()), *opts);

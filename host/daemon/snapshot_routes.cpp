@@ -1,12 +1,11 @@
 #include "daemon/snapshot_routes.hpp"
+#include "daemon/json_body.hpp"
 #include "daemon/walk_response.hpp"
 
 #include <strata/plugin/types.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-
-#include <initializer_list>
 
 namespace strata::host {
 namespace {
@@ -15,31 +14,23 @@ using api::Request;
 using api::Response;
 using api::http::verb;
 
-// The request body as a JSON object holding only `allowed` fields. `shape` is the expected
-// document, quoted in every refusal so that the client sees what to send.
-Result<const json::object*> body_object(const Request& req, const json::value& body,
-                                        std::initializer_list<std::string_view> allowed,
-                                        std::string_view shape) {
-  auto where = fmt::format("{} {}", api::http::to_string(req.method), req.path);
-  if (!body.is_object())
-    return invalid_argument(fmt::format("{} expects {}", where, shape));
-  for (const auto& field : body.get_object()) {
-    bool known = false;
-    for (auto a : allowed)
-      known = known || field.key() == a;
-    if (!known)
-      return invalid_argument(
-          fmt::format("{}: unknown field \"{}\"; expected {}", where, field.key(), shape));
-  }
-  return &body.get_object();
+// The snapshot key the path names, under the same rule as keys that are created, so every key
+// that can be created can be named and none that cannot is looked up.
+Result<std::string> path_key(const Request& req) {
+  auto key = std::string(req.param("key"));
+  if (auto st = check_snapshot_key(key, "the snapshot key in the path"); !st)
+    return std::move(st).error();
+  return key;
 }
 
-// Optional field `name` of `o` converted to T; `fallback` when absent.
-template <class T> Result<T> field(const json::object& o, std::string_view name, T fallback = {}) {
-  const auto* v = o.if_contains(name);
-  if (!v)
-    return fallback;
-  return from_json<T>(*v, name);
+// Optional field `name` of `o` naming a snapshot: empty when absent, else under the key rule.
+Result<std::string> key_field(const json::object& o, std::string_view name) {
+  auto key = optional_field<std::string>(o, name);
+  if (!key || key->empty())
+    return key;
+  if (auto st = check_snapshot_key(*key, fmt::format("\"{}\"", name)); !st)
+    return std::move(st).error();
+  return key;
 }
 
 Response mounts_response(const Result<std::vector<Mount>>& mounts, int status) {
@@ -67,22 +58,22 @@ Response create(Snapshotter& sn, const Request& req) {
   auto o = body_object(req, *body, {"key", "parent", "labels", "kind"}, shape);
   if (!o)
     return Response::error(o.error());
-  auto key = field<std::string>(**o, "key");
+  auto key = key_field(**o, "key");
   if (!key)
     return Response::error(key.error());
   if (key->empty())
     return Response::error(invalid_argument(fmt::format("\"key\" is missing or empty; {} "
                                                         "expects {}",
                                                         req.path, shape)));
-  auto parent = field<std::string>(**o, "parent");
+  auto parent = key_field(**o, "parent");
   if (!parent)
     return Response::error(parent.error());
   SnapshotOptions opts;
-  auto labels = field<Labels>(**o, "labels");
+  auto labels = labels_field(**o);
   if (!labels)
     return Response::error(labels.error());
   opts.labels = std::move(*labels);
-  auto kind_text = field<std::string>(**o, "kind", "active");
+  auto kind_text = optional_field<std::string>(**o, "kind", "active");
   if (!kind_text)
     return Response::error(kind_text.error());
   auto kind = parse_kind(*kind_text);
@@ -102,22 +93,25 @@ Response commit(Snapshotter& sn, const Request& req) {
   auto o = body_object(req, *body, {"name", "labels", "parent"}, shape);
   if (!o)
     return Response::error(o.error());
-  auto name = field<std::string>(**o, "name");
+  auto key = path_key(req);
+  if (!key)
+    return Response::error(key.error());
+  auto name = key_field(**o, "name");
   if (!name)
     return Response::error(name.error());
   if (name->empty())
     return Response::error(invalid_argument(
         fmt::format("\"name\" is missing or empty; {} expects {}", req.path, shape)));
   SnapshotOptions opts;
-  auto labels = field<Labels>(**o, "labels");
+  auto labels = labels_field(**o);
   if (!labels)
     return Response::error(labels.error());
   opts.labels = std::move(*labels);
-  auto parent = field<std::string>(**o, "parent");
+  auto parent = key_field(**o, "parent");
   if (!parent)
     return Response::error(parent.error());
   opts.parent = std::move(*parent);
-  if (auto st = sn.commit(*name, std::string(req.param("key")), opts); !st)
+  if (auto st = sn.commit(*name, *key, opts); !st)
     return Response::error(st.error());
   auto info = sn.stat(*name);
   if (!info)
@@ -134,15 +128,18 @@ Response update_labels(Snapshotter& sn, const Request& req) {
   auto o = body_object(req, *body, {"labels", "fieldpaths"}, shape);
   if (!o)
     return Response::error(o.error());
+  auto key = path_key(req);
+  if (!key)
+    return Response::error(key.error());
   Info info;
-  info.name = std::string(req.param("key"));
-  auto labels = field<Labels>(**o, "labels");
+  info.name = std::move(*key);
+  auto labels = labels_field(**o);
   if (!labels)
     return Response::error(labels.error());
   info.labels = std::move(*labels);
   std::vector<std::string> fieldpaths;
   if ((*o)->contains("fieldpaths")) {
-    auto paths = field<std::vector<std::string>>(**o, "fieldpaths");
+    auto paths = optional_field<std::vector<std::string>>(**o, "fieldpaths");
     if (!paths)
       return Response::error(paths.error());
     fieldpaths = std::move(*paths);
@@ -235,28 +232,32 @@ void add_snapshot_routes(api::Router& router, SnapshotterCatalog catalog) {
 
   const std::string base = "/v1/snapshotters/{name}/snapshots";
   const std::string one = base + "/{key}";
-  auto key_of = [](const Request& req) { return std::string(req.param("key")); };
+  // The routes on one snapshot: `fn` gets the key from the path, checked by path_key().
+  auto on_key = [catalog](std::function<Response(Snapshotter&, const std::string&)> fn) {
+    return with_snapshotter(catalog, [fn = std::move(fn)](Snapshotter& sn, const Request& req) {
+      auto key = path_key(req);
+      if (!key)
+        return Response::error(key.error());
+      return fn(sn, *key);
+    });
+  };
 
   router.add(verb::get, base, with_snapshotter(catalog, list));
   router.add(verb::post, base, with_snapshotter(catalog, create));
-  router.add(verb::get, one,
-             with_snapshotter(catalog, [key_of](Snapshotter& sn, const Request& req) {
-               return info_response(sn.stat(key_of(req)));
+  router.add(verb::get, one, on_key([](Snapshotter& sn, const std::string& key) {
+               return info_response(sn.stat(key));
              }));
   router.add(verb::patch, one, with_snapshotter(catalog, update_labels));
-  router.add(verb::delete_, one,
-             with_snapshotter(catalog, [key_of](Snapshotter& sn, const Request& req) {
-               if (auto st = sn.remove(key_of(req)); !st)
+  router.add(verb::delete_, one, on_key([](Snapshotter& sn, const std::string& key) {
+               if (auto st = sn.remove(key); !st)
                  return Response::error(st.error());
                return Response::json(nullptr, 204);
              }));
-  router.add(verb::get, one + "/mounts",
-             with_snapshotter(catalog, [key_of](Snapshotter& sn, const Request& req) {
-               return mounts_response(sn.mounts(key_of(req)), 200);
+  router.add(verb::get, one + "/mounts", on_key([](Snapshotter& sn, const std::string& key) {
+               return mounts_response(sn.mounts(key), 200);
              }));
-  router.add(verb::get, one + "/usage",
-             with_snapshotter(catalog, [key_of](Snapshotter& sn, const Request& req) {
-               auto usage = sn.usage(key_of(req));
+  router.add(verb::get, one + "/usage", on_key([](Snapshotter& sn, const std::string& key) {
+               auto usage = sn.usage(key);
                if (!usage)
                  return Response::error(usage.error());
                return Response::json(json::value_from(*usage));

@@ -30,7 +30,9 @@ SnapshotterCatalog snapshotters_of(const PluginSet& plugins);
 
 /// Adds the snapshot routes. {name} is a snapshotter plugin's id ("overlayfs" for
 /// strata.snapshotter.v1.overlayfs); {key} is a snapshot key or committed name, percent-encoded
-/// as one segment ("a%2Fb%20c" is the key "a/b c").
+/// as one segment ("a%2Fb%20c" is the key "a/b c"). Keys in the path and in bodies ("key",
+/// "parent", "name") follow check_snapshot_key() (non-empty, <= 4096 bytes, UTF-8, no NUL): 400
+/// otherwise. Unknown body fields and empty label keys are 400 (json_body.hpp).
 ///   GET    /v1/snapshotters                     [{"name","status","reason"?,"capabilities"}]
 ///   GET    /v1/snapshotters/{name}/snapshots    Info list in name order; `filter` (repeatable)
 ///                                               as walk filters: several are OR'd, the terms

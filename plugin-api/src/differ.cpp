@@ -5,6 +5,30 @@
 #include <chrono>
 
 namespace strata {
+namespace {
+
+std::string epoch_range() {
+  return "[0, " + std::to_string(max_source_date_epoch) +
+         "] seconds since 1970 (1970-01-01T00:00:00Z to 2262-04-11T23:47:16Z)";
+}
+
+} // namespace
+
+Result<Timestamp> source_date_epoch_of(std::int64_t seconds, std::string_view what) {
+  if (seconds < 0 || seconds > max_source_date_epoch)
+    return invalid_argument(std::string(what) + " = " + std::to_string(seconds) +
+                            " is out of range: SOURCE_DATE_EPOCH must lie in " + epoch_range());
+  return Timestamp{} + std::chrono::seconds(seconds);
+}
+
+Status check_source_date_epoch(Timestamp t, std::string_view what) {
+  // Whole seconds, rounded down: the range's last second holds its fraction too.
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+  if (secs < 0 || secs > max_source_date_epoch)
+    return invalid_argument(std::string(what) + " = " + format_time(t) +
+                            " is out of range: SOURCE_DATE_EPOCH must lie in " + epoch_range());
+  return {};
+}
 
 void tag_invoke(const json::value_from_tag&, json::value& jv, const ApplyOptions& o) {
   json::object obj;
@@ -45,18 +69,29 @@ CompareOptions tag_invoke(const json::value_to_tag<CompareOptions>&, const json:
   o.reference = detail::field_or<std::string>(jv, "reference", "");
   o.labels = detail::field_or<Labels>(jv, "labels", {});
   const auto* epoch = jv.as_object().if_contains("sourceDateEpoch");
-  if (epoch && epoch->is_int64()) {
-    o.source_date_epoch = Timestamp{} + std::chrono::seconds(epoch->as_int64());
-  } else if (epoch && epoch->is_uint64()) {
-    o.source_date_epoch =
-        Timestamp{} + std::chrono::seconds(static_cast<std::int64_t>(epoch->as_uint64()));
-  } else if (epoch && !epoch->is_null()) {
-    auto t = parse_time(epoch->as_string());
-    if (!t)
-      throw std::invalid_argument(
-          "field \"sourceDateEpoch\" is neither an RFC 3339 UTC time nor integer seconds");
-    o.source_date_epoch = *t;
+  constexpr std::string_view what = "field \"sourceDateEpoch\"";
+  Result<Timestamp> t = Timestamp{};
+  if (!epoch || epoch->is_null())
+    return o;
+  if (epoch->is_int64()) {
+    t = source_date_epoch_of(epoch->as_int64(), what);
+  } else if (epoch->is_uint64()) {
+    // Past INT64_MAX: out of range whatever it is, and never cast to a negative number.
+    t = invalid_argument(std::string(what) + " = " + std::to_string(epoch->as_uint64()) +
+                         " is out of range: SOURCE_DATE_EPOCH must lie in " + epoch_range());
+  } else {
+    auto parsed = parse_time(epoch->as_string());
+    if (!parsed)
+      throw std::invalid_argument(std::string(what) +
+                                  " is neither an RFC 3339 UTC time nor integer seconds in " +
+                                  epoch_range());
+    t = *parsed;
+    if (auto st = check_source_date_epoch(*parsed, what); !st)
+      t = std::move(st).error();
   }
+  if (!t)
+    throw std::invalid_argument(t.error().message());
+  o.source_date_epoch = *t;
   return o;
 }
 

@@ -7,6 +7,59 @@
 #include <ctime>
 
 namespace strata {
+namespace {
+
+// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one: overlong
+// forms, surrogates (U+D800..U+DFFF) and code points past U+10FFFF are invalid (RFC 3629).
+std::size_t utf8_sequence(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80)
+    return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF; // the range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi)
+    return 0;
+  for (std::size_t i = 2; i < n; ++i)
+    if (b(i) < 0x80 || b(i) > 0xBF)
+      return 0;
+  return n;
+}
+
+} // namespace
+
+Status check_snapshot_key(std::string_view key, std::string_view what) {
+  if (key.empty())
+    return invalid_argument(std::string(what) + " is empty; a snapshot key or name must not be");
+  if (key.size() > max_snapshot_key_bytes)
+    return invalid_argument(std::string(what) + " is " + std::to_string(key.size()) +
+                            " bytes long; snapshot keys and names are at most " +
+                            std::to_string(max_snapshot_key_bytes) + " bytes");
+  for (std::size_t i = 0; i < key.size();) {
+    if (key[i] == '\0')
+      return invalid_argument(std::string(what) + " holds a NUL byte at offset " +
+                              std::to_string(i) + "; snapshot keys and names cannot");
+    const auto n = utf8_sequence(key.substr(i));
+    if (n == 0)
+      return invalid_argument(std::string(what) + " is not valid UTF-8 (at byte offset " +
+                              std::to_string(i) + "); snapshot keys and names must be");
+    i += n;
+  }
+  return {};
+}
 
 std::string_view to_string(Kind kind) noexcept {
   switch (kind) {
@@ -79,6 +132,12 @@ std::optional<Timestamp> parse_time(std::string_view text) {
   if (i + 1 != s.size() || s[i] != 'Z')
     return std::nullopt;
   std::time_t secs = timegm(&tm);
+  // Past 2262 (or before 1677) the seconds do not fit in a nanosecond Timestamp: converting
+  // them would overflow, so such a time is not one this type can hold.
+  constexpr std::int64_t max_ns = Timestamp::duration::max().count();
+  constexpr std::int64_t limit = max_ns / 1'000'000'000; // 9223372036
+  if (secs > limit || secs < -limit || (secs == limit && frac > max_ns % 1'000'000'000))
+    return std::nullopt;
   return Timestamp{} + std::chrono::duration_cast<Timestamp::duration>(
                            std::chrono::seconds(secs) + std::chrono::nanoseconds(frac));
 }

@@ -122,6 +122,20 @@ TEST_F(CliBinaryTest, UsageErrorsExit2) {
   EXPECT_EQ(run("").rc, 2);
 }
 
+// A --source-date-epoch out of [0, 9223372036] is a usage error naming the range, refused
+// before any request (it used to wrap in the conversion to a Timestamp and be sent).
+TEST_F(CliBinaryTest, SourceDateEpochOutOfRangeIsAUsageError) {
+  for (std::string bad : {"9223372036854775807", "18446744073709551615", "-9223372036854775808",
+                          "-1", "253402300799", "soon"}) {
+    auto r = run("-a " + path_ + " diff compare --source-date-epoch=" + bad + " / /");
+    EXPECT_EQ(r.rc, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--source-date-epoch"), std::string::npos) << r.err;
+    if (bad != "soon") {
+      EXPECT_NE(r.err.find("9223372036]"), std::string::npos) << r.err;
+    }
+  }
+}
+
 TEST_F(CliBinaryTest, HelpExits0) {
   auto r = run("--help");
   EXPECT_EQ(r.rc, 0);

@@ -141,6 +141,16 @@ TEST_F(ContentRoutesTest, IngestListGetInfoLabelRemove) {
   EXPECT_TRUE(json::value_to<ContentInfo>(RawClient::json(res)).labels.empty());
   res = client.request(http::verb::patch, "/v1/content/" + digest, R"({})");
   EXPECT_EQ(res.result_int(), 400);
+  // The same strictness as every route's body (host/daemon/json_body): unknown fields and empty
+  // label keys are refused, naming them.
+  for (std::string body : {R"({"lables": {"a": "1"}})", R"({"labels": {"": "v"}})"}) {
+    res = client.request(http::verb::patch, "/v1/content/" + digest, body);
+    EXPECT_EQ(res.result_int(), 400) << body << " -> " << res.body();
+    EXPECT_EQ(RawClient::json(res).at("code"), "InvalidArgument") << body;
+    EXPECT_NE(res.body().find(body.find("lables") != std::string::npos ? "lables" : "empty key"),
+              std::string::npos)
+        << res.body();
+  }
 
   res = client.request(http::verb::delete_, "/v1/content/" + digest);
   EXPECT_EQ(res.result_int(), 204);

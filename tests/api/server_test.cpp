@@ -211,6 +211,46 @@ TEST_F(ServerTest, GarbageIsRefusedAndServingGoesOn) {
   EXPECT_EQ(client.request(http::verb::get, "/v1/hello").result_int(), 200);
 }
 
+// Transfer-Encoding other than "chunked" alone used to get the connection closed with no answer:
+// other codings are 501 with a JSON error naming the header, malformed framing 400.
+TEST_F(ServerTest, TransferEncodingOtherThanChunkedIsAnswered) {
+  const std::string chunked_body = "7\r\n{\"a\":1}\r\n0\r\n\r\n";
+  struct Case {
+    std::string headers;
+    unsigned status;
+    const char* code;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"Transfer-Encoding: gzip, chunked\r\n", 501, "NotImplemented"},
+           {"Transfer-Encoding: gzip\r\n", 501, "NotImplemented"},
+           {"Transfer-Encoding: chunked, chunked\r\n", 501, "NotImplemented"},
+           {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400, "InvalidArgument"},
+           {"Transfer-Encoding: ,chunked\r\n", 400, "InvalidArgument"},
+           {"Transfer-Encoding: chunked\r\nContent-Length: 7\r\n", 400, "InvalidArgument"},
+       }) {
+    RawClient client(socket_path_);
+    client.send_raw("POST /v1/echo HTTP/1.1\r\nHost: strata\r\n" + c.headers + "\r\n" +
+                    chunked_body);
+    RawClient::Response res;
+    try {
+      res = client.read();
+    } catch (const boost::system::system_error& e) {
+      ADD_FAILURE() << c.headers << ": no answer: " << e.what();
+      continue;
+    }
+    EXPECT_EQ(res.result_int(), c.status) << c.headers << res.body();
+    if (res.result_int() == c.status) {
+      EXPECT_EQ(RawClient::json(res).at("code"), c.code) << c.headers;
+      // Beast itself refuses Transfer-Encoding with Content-Length ("bad Content-Length").
+      if (c.headers.find("Content-Length") == std::string::npos) {
+        EXPECT_NE(res.body().find("Transfer-Encoding"), std::string::npos) << res.body();
+      }
+    }
+  }
+  RawClient client(socket_path_);
+  EXPECT_EQ(client.request(http::verb::post, "/v1/echo", R"({"a":1})", true).result_int(), 200);
+}
+
 TEST_F(ServerTest, OversizedHeaderIs400) {
   RawClient client(socket_path_);
   client.send_raw("GET /v1/hello HTTP/1.1\r\nHost: strata\r\nX-Big: " +

@@ -109,6 +109,23 @@ class FakeDifferApiTest(unittest.TestCase):
         body["options"] = {"syncFs": "yes"}
         status, answer = self.post("/v1/diff/apply", body)
         self.assertEqual(status, 400, answer)
+        # Unknown fields (top level or in "options") and empty label keys are refused, naming them.
+        for path, bad, named in (
+                ("/v1/diff/apply", {**apply_body(self.target), "mount": []}, "mount"),
+                ("/v1/diff/apply", {**apply_body(self.target), "options": {"syncfs": True}},
+                 "syncfs"),
+                ("/v1/diff/compare", {"lower": [], "upper": [], "options": {"labels": {"": "v"}}},
+                 "empty key")):
+            status, answer = self.post(path, bad)
+            self.assertEqual(status, 400, answer)
+            self.assertIn(named, answer["message"])
+        # SOURCE_DATE_EPOCH out of [0, 9223372036] is refused, not wrapped into the mtimes.
+        for epoch in (2**63 - 1, 2**64 - 1, -2**63, -1, 253402300799, "9999-12-31T23:59:59Z"):
+            status, answer = self.post("/v1/diff/compare", {
+                "lower": [], "upper": [], "options": {"sourceDateEpoch": epoch}})
+            self.assertEqual(status, 400, (epoch, answer))
+            self.assertEqual(answer["code"], "InvalidArgument")
+            self.assertIn("sourceDateEpoch", answer["message"])
         proc = self.cli("diff", "apply", "--size", "0", ZERO, os.path.join(self.workdir, "nope"))
         self.assertEqual(proc.returncode, 1, h.describe(proc))
         self.assertIn("is not a directory", proc.stderr)

@@ -197,6 +197,14 @@ class ImagesTest(unittest.TestCase):
         self.assertIn("platform not found", json.loads(body)["message"])
         status, body = h.http_get(self.daemon.socket, "/v1/images?filter=bogus")
         self.assertEqual(status, 400, body)
+        # One body strictness for every route: unknown fields and empty label keys are refused,
+        # naming them, before anything is read.
+        for extra, named in (({"lables": {"a": "1"}}, "lables"), ({"labels": {"": "v"}}, "empty key")):
+            status, body = h.http_request(self.daemon.socket, "POST", "/v1/images/import",
+                                          {"path": os.path.join(self.workdir, "l"), **extra})
+            self.assertEqual(status, 400, body)
+            self.assertEqual(json.loads(body)["code"], "InvalidArgument")
+            self.assertIn(named, json.loads(body)["message"])
 
 
 if __name__ == "__main__":

@@ -97,6 +97,29 @@ TEST(Json, CompareOptionsTakeEpochAsSecondsOrRfc3339) {
   EXPECT_NE(bad.error().message().find("sourceDateEpoch"), std::string::npos);
 }
 
+// Seconds that do not fit a nanosecond Timestamp used to wrap (signed overflow: UB, caught by
+// the UBSan build); every value out of [0, max_source_date_epoch] is refused, naming the range.
+TEST(Json, CompareOptionsRefuseEpochsOutOfRange) {
+  for (std::string epoch : {"9223372036854775807", "18446744073709551615", "-9223372036854775808",
+                            "-1", "253402300799", "9223372037", R"("9999-12-31T23:59:59Z")",
+                            R"("1969-12-31T23:59:59Z")", R"("2262-04-12T00:00:00Z")"}) {
+    auto r = from_json<CompareOptions>(json::parse(R"({"sourceDateEpoch":)" + epoch + "}"), "o");
+    ASSERT_FALSE(r.ok()) << epoch;
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument) << epoch;
+    EXPECT_NE(r.error().message().find("sourceDateEpoch"), std::string::npos)
+        << r.error().message();
+    EXPECT_NE(r.error().message().find("9223372036"), std::string::npos) << r.error().message();
+  }
+  for (std::string epoch : {"0", "9223372036", R"("2262-04-11T23:47:16Z")"}) {
+    auto r = from_json<CompareOptions>(json::parse(R"({"sourceDateEpoch":)" + epoch + "}"), "o");
+    ASSERT_TRUE(r.ok()) << epoch << ": " << r.error().to_string();
+    EXPECT_TRUE(check_source_date_epoch(*r->source_date_epoch, "o").ok()) << epoch;
+  }
+  EXPECT_FALSE(source_date_epoch_of(max_source_date_epoch + 1, "x").ok());
+  EXPECT_FALSE(source_date_epoch_of(-1, "x").ok());
+  EXPECT_FALSE(parse_time("9999-12-31T23:59:59Z")) << "a Timestamp cannot hold year 9999";
+}
+
 TEST(Json, KindParsingIsCaseInsensitive) {
   EXPECT_EQ(parse_kind("ACTIVE"), Kind::Active);
   EXPECT_EQ(parse_kind("view"), Kind::View);

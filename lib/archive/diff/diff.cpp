@@ -282,6 +282,9 @@ Result<fs::UniqueFd> open_root(const std::string& path, const char* which) {
 
 Result<DiffResult> write_diff(const std::string& lower, const std::string& upper,
                               const contentio::Sink& out, const DiffOptions& opts) {
+  if (opts.source_date_epoch)
+    if (auto st = check_source_date_epoch(*opts.source_date_epoch, "diff: source_date_epoch"); !st)
+      return std::move(st).error();
   fs::UniqueFd lfd;
   if (!lower.empty()) {
     auto l = open_root(lower, "lower");
@@ -312,16 +315,15 @@ Result<std::optional<Timestamp>> source_date_epoch_from_env() {
   std::string_view s(v);
   std::int64_t secs = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
-  if (ec != std::errc() || end != s.data() + s.size() || secs < 0)
+  if (ec == std::errc::result_out_of_range)
+    secs = -1; // out of range either way: refused with the range below
+  else if (ec != std::errc() || end != s.data() + s.size())
     return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
                             "\" is not a non-negative number of seconds since 1970");
-  const auto max_secs =
-      std::chrono::duration_cast<std::chrono::seconds>(Timestamp::duration::max()).count();
-  if (secs > max_secs)
-    return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
-                            "\" is too far in the future" + " (at most " +
-                            std::to_string(max_secs) + " seconds since 1970)");
-  return std::optional<Timestamp>(Timestamp(std::chrono::seconds(secs)));
+  auto t = source_date_epoch_of(secs, "SOURCE_DATE_EPOCH=\"" + std::string(s) + "\"");
+  if (!t)
+    return std::move(t).error();
+  return std::optional<Timestamp>(*t);
 }
 
 } // namespace strata::archive

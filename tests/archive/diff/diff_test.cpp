@@ -282,6 +282,33 @@ TEST_F(Diff, SourceDateEpochClampsNewerEntriesButNeverWhiteouts) {
   EXPECT_EQ(plain["new"].mtime, 1900000000);
 }
 
+// Through the library API too: an epoch out of [0, max_source_date_epoch] is refused before
+// anything is written, not clamped to nonsense.
+TEST_F(Diff, SourceDateEpochOutOfRangeIsRefusedBeforeWriting) {
+  put(upper_ / "f", "x");
+  for (Timestamp bad : {Timestamp(std::chrono::seconds(-1)), Timestamp::min(),
+                        Timestamp(std::chrono::seconds(max_source_date_epoch + 1))}) {
+    archive::DiffOptions opts;
+    opts.source_date_epoch = bad;
+    std::size_t written = 0;
+    auto r = archive::write_diff(
+        lower_, upper_,
+        [&](std::span<const std::byte> d) -> Status {
+          written += d.size();
+          return {};
+        },
+        opts);
+    ASSERT_FALSE(r) << bad.time_since_epoch().count();
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+    EXPECT_NE(r.error().message().find("source_date_epoch"), std::string::npos);
+    EXPECT_EQ(written, 0u);
+  }
+  archive::DiffOptions last;
+  last.source_date_epoch = Timestamp(std::chrono::seconds(max_source_date_epoch));
+  set_mtime(upper_ / "f", 1000);
+  EXPECT_EQ(entries(diff(lower_, upper_, last))["f"].mtime, 1000);
+}
+
 TEST_F(Diff, SameTreeOnDifferentDaysGivesTheSameBytesWithSourceDateEpoch) {
   auto build = [&](const stdfs::path& dir, std::int64_t when) {
     put(dir / "etc/conf", "c");
@@ -606,8 +633,8 @@ TEST(SourceDateEpochEnv, ParsesOrRefuses) {
   ::setenv("SOURCE_DATE_EPOCH", "", 1);
   ASSERT_TRUE(archive::source_date_epoch_from_env());
   EXPECT_FALSE(*archive::source_date_epoch_from_env());
-  for (auto bad :
-       {"-5", "12abc", "yesterday", "+5", " 5", "99999999999999999999999", "99999999999999"}) {
+  for (auto bad : {"-5", "12abc", "yesterday", "+5", " 5", "99999999999999999999999",
+                   "99999999999999", "9223372037", "-9223372036854775808", "253402300799"}) {
     ::setenv("SOURCE_DATE_EPOCH", bad, 1);
     auto r = archive::source_date_epoch_from_env();
     ASSERT_FALSE(r) << bad;

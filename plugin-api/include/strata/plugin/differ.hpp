@@ -66,9 +66,25 @@ struct CompareOptions {
   std::optional<Timestamp> source_date_epoch;
 };
 
+/// The latest SOURCE_DATE_EPOCH in seconds: 9223372036 (2262-04-11T23:47:16Z), the last whole
+/// second a Timestamp (signed 64-bit nanoseconds) holds. The earliest is 0 (1970-01-01T00:00:00Z).
+/// Values outside [0, max_source_date_epoch] are refused wherever one enters (API, CLI,
+/// environment, library), never wrapped.
+inline constexpr std::int64_t max_source_date_epoch = 9'223'372'036;
+
+/// `seconds` since the epoch as a SOURCE_DATE_EPOCH time. `what` names the field or variable.
+/// Errors: InvalidArgument naming `what`, the value and the range when `seconds` is outside
+/// [0, max_source_date_epoch].
+Result<Timestamp> source_date_epoch_of(std::int64_t seconds, std::string_view what);
+
+/// OK when `t` lies in [0, max_source_date_epoch] seconds (for callers holding a Timestamp).
+/// Errors: InvalidArgument naming `what` and the range.
+Status check_source_date_epoch(Timestamp t, std::string_view what);
+
 /// JSON: {"mediaType"?, "reference"?, "labels"?, "sourceDateEpoch"?}; sourceDateEpoch is an RFC
 /// 3339 UTC time or, as the SOURCE_DATE_EPOCH variable has it, integer seconds since the epoch
-/// (written back as RFC 3339). Wrong types throw (use from_json for an InvalidArgument instead).
+/// (written back as RFC 3339), in the range [0, max_source_date_epoch] seconds. Wrong types and
+/// values out of range throw (use from_json for an InvalidArgument instead).
 void tag_invoke(const json::value_from_tag&, json::value& jv, const CompareOptions& o);
 CompareOptions tag_invoke(const json::value_to_tag<CompareOptions>&, const json::value& jv);
 

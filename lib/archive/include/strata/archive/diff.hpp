@@ -4,6 +4,7 @@
 /// deletions), written in a deterministic order so the same trees give the same bytes.
 
 #include <strata/contentio/stream.hpp>
+#include <strata/plugin/differ.hpp>
 #include <strata/plugin/error.hpp>
 #include <strata/plugin/snapshot.hpp>
 
@@ -15,7 +16,8 @@ namespace strata::archive {
 
 struct DiffOptions {
   /// Regular entries with a newer mtime are clamped to this (SOURCE_DATE_EPOCH); older times are
-  /// kept. Whiteout entries always carry 1970-01-01 whatever this is.
+  /// kept. Whiteout entries always carry 1970-01-01 whatever this is. It must lie in
+  /// [0, max_source_date_epoch] seconds (strata/plugin/differ.hpp).
   std::optional<Timestamp> source_date_epoch;
 };
 
@@ -43,12 +45,14 @@ struct DiffResult {
 /// symlink target or mtime differ; with equal mtimes whose nanoseconds are 0 on either side
 /// (truncated by a tar), the bytes are compared. Equal size and equal full-precision mtime mean
 /// unchanged, as in containerd: a rewrite within the same timestamp tick goes unnoticed.
-/// Errors: NotFound (a root missing); Internal (I/O, naming the path); the sink's own errors.
+/// Errors: InvalidArgument (opts.source_date_epoch out of range, before anything is written);
+/// NotFound (a root missing); Internal (I/O, naming the path); the sink's own errors.
 Result<DiffResult> write_diff(const std::string& lower, const std::string& upper,
                               const contentio::Sink& out, const DiffOptions& opts = {});
 
 /// SOURCE_DATE_EPOCH from the environment: nullopt when unset or empty.
-/// Errors: InvalidArgument when it is not a non-negative decimal number of seconds.
+/// Errors: InvalidArgument when it is not a decimal number of seconds in
+/// [0, max_source_date_epoch].
 Result<std::optional<Timestamp>> source_date_epoch_from_env();
 
 } // namespace strata::archive
