@@ -1,5 +1,6 @@
 // archive::apply on well-formed layers: content, metadata, whiteouts in both modes, the digest
 // of the stream, and the media type / magic tables.
+#include "deep_tree.hpp"
 #include "sandbox.hpp"
 
 #include <strata/archive/compression.hpp>
@@ -56,6 +57,28 @@ TEST_F(Apply, FilesInNewDirectoriesDeepDown) {
   EXPECT_EQ(read_file(root_ / "d/new/f"), "via rel");
   EXPECT_EQ(read_file(root_ / "d/new2/f"), "via abs");
   EXPECT_FALSE(stdfs::exists(root_.parent_path() / "new2"));
+}
+
+// A layer of a few hundred bytes can hold a file 1,900 directories deep: applying it (and
+// whiting it out again) must keep a bounded number of fds open, under the usual 1,024 and far
+// below it.
+TEST_F(Apply, OneFileDeepDownUnderALowFdLimit) {
+  std::string chain;
+  for (int i = 0; i < 1900; ++i)
+    chain += (i ? "/d" : "d");
+  const std::string layer = TarBuilder().file(chain + "/f", "deep").bytes();
+  FdLimit limit(256);
+  ASSERT_TRUE(limit.ok());
+  ASSERT_TRUE(expect_ok(layer).ok);
+  EXPECT_EQ(read_file(root_ / chain / "f"), "deep");
+  ASSERT_TRUE(
+      expect_ok(TarBuilder().file(chain + "/.wh.f", "").file("d/.wh..wh..opq", "").bytes()).ok);
+  EXPECT_TRUE(stdfs::is_empty(root_ / "d"));
+  ASSERT_EQ(::rmdir((root_ / "d").c_str()), 0);
+  archive::ApplyOptions overlay;
+  overlay.whiteouts = archive::WhiteoutMode::Overlay;
+  ASSERT_TRUE(expect_ok(layer, overlay).ok);
+  EXPECT_EQ(read_file(root_ / chain / "f"), "deep");
 }
 
 TEST_F(Apply, DigestCoversPaddingAfterTheEndOfArchive) {
