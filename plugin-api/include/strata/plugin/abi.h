@@ -10,6 +10,16 @@
  * toolchain tag must equal the host's. Fields are only ever appended; struct_size tells the host
  * which ones a plugin knows.
  *
+ * The C++ side is ABI too: the vtables of the interfaces and the layouts of the structs and enums
+ * in strata/plugin/ cross the boundary. A minor may only append virtual functions at the end of an
+ * interface the host implements (InitContext, Registrar), with a default body, and append fields
+ * to this descriptor. Anything else is a major: a field added anywhere in a struct that one plugin
+ * builds and another reads (ApplyOptions, Mount, ...), since the reader's copy has the old size; a
+ * virtual added to an interface plugins implement; a reordered or retyped member; an inserted
+ * enumerator. (ApplyOptions::progress went in with minor 1 and was such a change.)
+ * plugin-api/abi-layout.txt records the description at the current version and the abi-layout
+ * test fails when the headers change without a bump (scripts/abi_layout.py says how to record).
+ *
  * OWNERSHIP: every pointer in the descriptor points to storage with static duration inside the
  * plugin; the host never frees any of it. */
 #ifndef STRATA_PLUGIN_ABI_H

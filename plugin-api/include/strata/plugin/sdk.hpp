@@ -90,6 +90,10 @@ template <class C> int register_plugin(void* registrar) noexcept {
 /// Defines the ABI entry (strata_plugin_v1) and the toolchain marker for plugin class `Class`.
 /// Use exactly once per shared object, at namespace scope.
 #define STRATA_PLUGIN(Class)                                                                       \
+  static_assert(                                                                                   \
+      Class::spec.requires_list[::strata::max_requires - 1] == nullptr,                            \
+      "PluginSpec::requires_list holds at most max_requires - 1 entries: the host reads "          \
+      "it up to its terminating null");                                                            \
   extern "C" STRATA_PLUGIN_EXPORT const char STRATA_TOOLCHAIN_SYMBOL[] = STRATA_TOOLCHAIN_TAG;     \
   static int strata_plugin_register_(void* registrar) noexcept {                                   \
     return ::strata::detail::register_plugin<Class>(registrar);                                    \
