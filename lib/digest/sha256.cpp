@@ -3,8 +3,6 @@
 #include <openssl/evp.h>
 
 #include <stdexcept>
-#include <string>
-#include <utility>
 
 namespace strata::digest {
 
@@ -58,14 +56,10 @@ Status validate(std::string_view digest) {
     char c = digest[i];
     ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
   }
-  if (!ok) {
-    // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for
-    // `"literal" + std::string(...)` (the release build).
-    std::string message = "\"";
-    message += digest;
-    message += "\" is not a digest: expected sha256: followed by 64 lowercase hex digits";
-    return invalid_argument(std::move(message));
-  }
+  if (!ok)
+    return invalid_argument("\"" + std::string(digest) +
+                            "\" is not a digest: expected sha256: followed by 64 lowercase hex "
+                            "digits");
   return {};
 }
 
