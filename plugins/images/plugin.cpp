@@ -19,7 +19,8 @@ public:
       .type = strata::plugin_type::service,
       .id = "images",
       .version = "0.1.0",
-      .requires_list = {"strata.content.v1.*", "strata.snapshotter.v1.*", "strata.service.v1.*"},
+      .requires_list = {"strata.content.v1.*", "strata.snapshotter.v1.*",
+                        "?strata.service.v1.diff"},
       .config = strata::images::default_config,
   };
 

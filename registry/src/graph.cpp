@@ -36,6 +36,10 @@ struct Builder {
           for (std::size_t j = 0; j < nodes.size(); ++j)
             if (nodes[j].entry.registration.type == type)
               add_edge(j);
+        } else if (req.starts_with(optional_prefix)) {
+          // Initialised first when it is there; its absence or failure is this plugin's concern.
+          if (auto it = by_uri.find(req.substr(1)); it != by_uri.end())
+            add_edge(it->second);
         } else if (auto it = by_uri.find(req); it != by_uri.end()) {
           add_edge(it->second);
           nodes[i].hard_dependencies.push_back(req);

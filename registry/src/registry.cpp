@@ -30,12 +30,18 @@ Status validate(const Registration& r) {
                                 ": \"*\" (every other plugin) must be its only requires entry");
       continue;
     }
-    if (req == self)
+    const bool optional = req.starts_with(optional_prefix);
+    const std::string name = optional ? req.substr(1) : req;
+    if (name == self)
       return invalid_argument("plugin " + self + " requires itself");
-    auto dot = req.rfind('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == req.size() || !is_valid_name(req))
+    auto dot = name.rfind('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == name.size() || !is_valid_name(name))
       return invalid_argument("plugin " + self + ": requires entry \"" + req +
-                              "\" is not \"<type>.<id>\", \"<type>.*\" or \"*\"");
+                              "\" is not \"<type>.<id>\", \"?<type>.<id>\", \"<type>.*\" or "
+                              "\"*\"");
+    if (optional && name.ends_with(".*"))
+      return invalid_argument("plugin " + self + ": requires entry \"" + req +
+                              "\": a wildcard is optional already; write \"" + name + "\"");
   }
   return {};
 }

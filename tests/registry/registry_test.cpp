@@ -166,6 +166,35 @@ TEST_F(RegistryTest, MissingDependencyIsAProblem) {
             std::string::npos);
 }
 
+TEST_F(RegistryTest, OptionalDependencyOrdersWhenPresentAndIsNoProblemWhenAbsent) {
+  ASSERT_TRUE(r.add(reg("strata.service.v1", "images", {"?strata.service.v1.diff"}), "1"));
+  ASSERT_TRUE(r.add(reg("strata.service.v1", "diff"), "2"));
+  ASSERT_TRUE(r.add(reg("strata.service.v1", "other", {"?strata.service.v1.gone"}), "3"));
+  auto n = nodes();
+  EXPECT_FALSE(n["strata.service.v1.images"].problem);
+  EXPECT_EQ(n["strata.service.v1.images"].dependencies,
+            (std::vector<std::string>{"strata.service.v1.diff"}));
+  // Optional: the host does not hold it back when the dependency fails.
+  EXPECT_TRUE(n["strata.service.v1.images"].hard_dependencies.empty());
+  EXPECT_EQ(order(), (std::vector<std::string>{"strata.service.v1.diff", "strata.service.v1.images",
+                                               "strata.service.v1.other"}));
+  EXPECT_FALSE(n["strata.service.v1.other"].problem);
+  EXPECT_TRUE(n["strata.service.v1.other"].dependencies.empty());
+  // A disabled optional dependency is simply not there.
+  for (auto& node : graph(r.entries(), {"strata.service.v1.diff"}))
+    EXPECT_FALSE(node.problem) << node.entry.registration.uri();
+}
+
+TEST_F(RegistryTest, RefusesMalformedOptionalRequires) {
+  auto wildcard = r.add(reg("t.v1", "a", {"?t.v1.*"}), "a.so");
+  ASSERT_FALSE(wildcard);
+  EXPECT_NE(wildcard.error().message().find("optional already"), std::string::npos)
+      << wildcard.error().message();
+  EXPECT_FALSE(r.add(reg("t.v1", "a", {"?"}), "a.so"));
+  EXPECT_FALSE(r.add(reg("t.v1", "a", {"?nodot"}), "a.so"));
+  EXPECT_FALSE(r.add(reg("t.v1", "a", {"?t.v1.a"}), "a.so")); // itself
+}
+
 TEST_F(RegistryTest, DisabledPluginsAreDroppedAndNeverSatisfyDependencies) {
   ASSERT_TRUE(r.add(reg("t.v1", "dep"), "1"));
   ASSERT_TRUE(r.add(reg("t.v1", "user", {"t.v1.dep"}), "2"));

@@ -49,13 +49,19 @@ private:
 /// The init function of a plugin.
 using InitFn = std::function<InitResult(InitContext&)>;
 
+/// Marks an optional requires entry: "?<type>.<id>" is initialised before the plugin when it is
+/// loaded, and its absence, failure or skip does not fail the plugin (InitContext::get then says
+/// why it is not there). Only for a specific "<type>.<id>"; wildcards are optional already.
+inline constexpr char optional_prefix = '?';
+
 /// One plugin as the registry sees it.
 struct Registration {
   std::string type; ///< plugin type (see strata::plugin_type); must not be empty
   std::string id;   ///< unique within the type; must not be empty
   std::string version;
-  /// Dependencies, initialised first: "<type>.<id>" (must exist), "<type>.*" (every plugin of
-  /// that type, may be none) or "*" alone (every other plugin).
+  /// Dependencies, initialised first: "<type>.<id>" (must exist and be ok), "?<type>.<id>"
+  /// (optional, see optional_prefix), "<type>.*" (every plugin of that type, may be none) or "*"
+  /// alone (every other plugin).
   std::vector<std::string> requires_list;
   /// The plugin's config section with every key at its default, as TOML text (no table header).
   /// The operator's section may only set these keys, with the same types. Empty: no config.

@@ -57,7 +57,8 @@ struct PluginSpec {
   const char* type = nullptr;    ///< see strata::plugin_type
   const char* id = nullptr;      ///< unique within the type
   const char* version = "0.0.0"; ///< the plugin's own version
-  /// Null-terminated dependencies ("<type>.<id>", "<type>.*" or "*"); unused slots stay null.
+  /// Null-terminated dependencies ("<type>.<id>", "?<type>.<id>" for an optional one, "<type>.*"
+  /// or "*"; see Registration::requires_list); unused slots stay null.
   const char* requires_list[max_requires] = {};
   /// TOML defaults of the plugin's config section; null or "" for none.
   const char* config = nullptr;
