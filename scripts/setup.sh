@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev
-  libarchive-dev zlib1g-dev libzstd-dev libisal-dev libssl-dev libsqlite3-dev libdeflate-dev
+  libarchive-dev zlib1g-dev libzstd-dev libisal-dev libssl-dev libsqlite3-dev
   libarchive-tools e2fsprogs attr clang-format strace
   umoci skopeo
 )

@@ -226,17 +226,13 @@ api::Handler with_store(ContentStoreLookup lookup,
 ContentStoreLookup content_store_of(const PluginSet& plugins) {
   return [&plugins]() -> Result<std::shared_ptr<ContentStore>> {
     std::string why;
-    for (const auto& r : plugins.records()) {
-      if (r.type != plugin_type::content)
-        continue;
-      if (r.status == PluginStatus::Ok) {
-        if (auto store = std::dynamic_pointer_cast<ContentStore>(plugins.instance(r.uri())))
-          return store;
-        if (why.empty())
-          why = fmt::format("{} is ok but is not a ContentStore", r.uri());
-      } else if (why.empty()) {
-        why = fmt::format("{} is {}: {}", r.uri(), to_string(r.status), r.reason);
-      }
+    // The first content plugin that serves; otherwise the first one's reason.
+    for (const auto& uri : plugins.uris_of(plugin_type::content)) {
+      auto store = plugins.get_as<ContentStore>(uri);
+      if (store)
+        return store;
+      if (why.empty())
+        why = store.error().message();
     }
     if (why.empty())
       why = fmt::format("no plugin of type {} is loaded; put the content plugin "

@@ -117,16 +117,11 @@ DifferLookup differ_of(const PluginSet& plugins) {
   return [&plugins](const std::string& id) -> Result<std::shared_ptr<Differ>> {
     const std::string uri =
         id.empty() ? std::string(diff_service_uri) : fmt::format("{}.{}", plugin_type::differ, id);
-    for (const auto& r : plugins.records()) {
-      if (r.uri() != uri)
-        continue;
-      if (r.status != PluginStatus::Ok)
-        return unavailable(fmt::format("{} is {}: {} (see `strata plugins ls --detailed`)", uri,
-                                       to_string(r.status), r.reason));
-      if (auto differ = std::dynamic_pointer_cast<Differ>(plugins.instance(uri)))
-        return differ;
-      return internal_error(fmt::format("{} is ok but is not a Differ", uri));
-    }
+    auto differ = plugins.get_as<Differ>(uri);
+    if (differ)
+      return differ;
+    if (differ.error().code() != Code::NotFound)
+      return route_error(differ.error());
     if (id.empty())
       return unavailable(
           fmt::format("the diff service {} is not loaded; put strata-service-diff.so "

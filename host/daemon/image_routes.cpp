@@ -84,16 +84,11 @@ api::Handler with_images(ImageServiceLookup lookup,
 
 ImageServiceLookup image_service_of(const PluginSet& plugins) {
   return [&plugins]() -> Result<std::shared_ptr<ImageService>> {
-    for (const auto& r : plugins.records()) {
-      if (r.uri() != images_uri)
-        continue;
-      if (r.status != PluginStatus::Ok)
-        return unavailable(fmt::format("{} is {}: {} (see `strata plugins ls --detailed`)",
-                                       images_uri, to_string(r.status), r.reason));
-      if (auto images = std::dynamic_pointer_cast<ImageService>(plugins.instance(images_uri)))
-        return images;
-      return internal_error(fmt::format("{} is ok but is not an ImageService", images_uri));
-    }
+    auto images = plugins.get_as<ImageService>(images_uri);
+    if (images)
+      return images;
+    if (images.error().code() != Code::NotFound)
+      return route_error(images.error());
     return unavailable(fmt::format("the images service {} is not loaded; put "
                                    "strata-service-images.so and the content plugin "
                                    "(strata-content-content.so) in a plugin directory",

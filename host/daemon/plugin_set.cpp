@@ -172,16 +172,7 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
   std::map<std::string, std::string> props = {
       {property::root, root}, {property::state, state}, {property::address, options.address}};
   DependencyLookup lookup;
-  lookup.by_uri = [this](const std::string& u) -> Result<std::shared_ptr<Instance>> {
-    const Slot* d = slot(u);
-    if (!d)
-      return not_found("plugin " + u + " is not registered");
-    if (d->record.status != PluginStatus::Ok)
-      return failed_precondition("plugin " + u + " is not available (" +
-                                 std::string(to_string(d->record.status)) + ": " +
-                                 d->record.reason + ")");
-    return d->instance;
-  };
+  lookup.by_uri = [this](const std::string& u) { return get(u); };
   lookup.meta_by_uri = [lookup_instance = lookup.by_uri,
                         this](const std::string& u) -> Result<Meta> {
     if (auto inst = lookup_instance(u); !inst)
@@ -230,13 +221,49 @@ std::vector<PluginRecord> PluginSet::records() const {
 }
 
 const PluginRecord* PluginSet::find(const std::string& uri) const {
-  auto it = index_.find(uri);
-  return it == index_.end() ? nullptr : &slots_[it->second].record;
+  if (auto it = index_.find(uri); it != index_.end())
+    return &slots_[it->second].record;
+  for (const auto& f : file_failures_)
+    if (f.uri() == uri)
+      return &f;
+  return nullptr;
 }
 
 std::shared_ptr<Instance> PluginSet::instance(const std::string& uri) const {
   auto it = index_.find(uri);
   return it == index_.end() ? nullptr : slots_[it->second].instance;
+}
+
+Result<std::shared_ptr<Instance>> PluginSet::get(const std::string& uri) const {
+  const PluginRecord* r = find(uri);
+  if (!r)
+    return not_found("plugin " + uri + " is not registered");
+  if (r->status != PluginStatus::Ok)
+    return failed_precondition("plugin " + uri + " is not available (" +
+                               std::string(to_string(r->status)) + ": " + r->reason + ")");
+  return instance(uri);
+}
+
+Error route_error(const Error& e) {
+  switch (e.code()) {
+  case Code::FailedPrecondition:
+    return unavailable(e.message() + "; see `strata plugins ls --detailed`");
+  case Code::InvalidArgument:
+    return internal_error(e.message());
+  default:
+    return e;
+  }
+}
+
+std::vector<std::string> PluginSet::uris_of(const std::string& type) const {
+  std::vector<std::string> out;
+  for (const auto& s : slots_)
+    if (s.record.type == type)
+      out.push_back(s.record.uri());
+  for (const auto& f : file_failures_)
+    if (f.type == type)
+      out.push_back(f.uri());
+  return out;
 }
 
 void PluginSet::close_all() {

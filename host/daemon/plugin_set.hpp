@@ -7,11 +7,14 @@
 #include "strata/plugin/registration.hpp"
 #include "strata/registry/graph.hpp"
 
+#include <boost/core/demangle.hpp>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace strata::host {
@@ -45,11 +48,30 @@ public:
   /// Records in init order, then file-level failures in file order.
   std::vector<PluginRecord> records() const;
 
-  /// The record of `uri`, if any plugin of that URI was seen.
+  /// The record of `uri`, if any plugin of that URI was seen (initialised, or a file failure).
   const PluginRecord* find(const std::string& uri) const;
 
   /// The instance of an ok plugin, or null.
   std::shared_ptr<Instance> instance(const std::string& uri) const;
+
+  /// The instance of plugin `uri` ("type.id"). Errors: NotFound when no plugin of that URI was
+  /// seen; FailedPrecondition naming its status and reason when it failed or was skipped.
+  Result<std::shared_ptr<Instance>> get(const std::string& uri) const;
+
+  /// The instance of plugin `uri` as the interface T. Errors: as get(); InvalidArgument when the
+  /// plugin is ok but does not implement T.
+  template <class T> Result<std::shared_ptr<T>> get_as(const std::string& uri) const {
+    auto any = get(uri);
+    if (!any)
+      return std::move(any).error();
+    if (auto typed = std::dynamic_pointer_cast<T>(*any))
+      return typed;
+    return invalid_argument("plugin " + uri + " is ok but does not implement " +
+                            boost::core::demangle(typeid(T).name()));
+  }
+
+  /// The URIs of the plugins of `type`, in the order of records().
+  std::vector<std::string> uris_of(const std::string& type) const;
 
   /// Calls close() on every ok instance in reverse init order, then releases them.
   void close_all();
@@ -67,5 +89,10 @@ private:
   std::map<std::string, std::size_t> index_; // uri -> slots_ index
   std::vector<PluginRecord> file_failures_;
 };
+
+/// A PluginSet::get/get_as error as the API answers it: a plugin that failed or was skipped
+/// makes its routes Unavailable (503: the operator's fix, then a restart), one that is ok without
+/// the interface is Internal (a plugin bug); NotFound and the rest pass unchanged.
+Error route_error(const Error& e);
 
 } // namespace strata::host

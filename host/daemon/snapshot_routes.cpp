@@ -200,15 +200,15 @@ SnapshotterCatalog snapshotters_of(const PluginSet& plugins) {
   // several threads may read it without a lock.
   return [&plugins]() {
     std::vector<SnapshotterEntry> out;
-    for (const auto& r : plugins.records()) {
-      if (r.type != plugin_type::snapshotter)
-        continue;
-      SnapshotterEntry e{r, nullptr};
-      if (r.status == PluginStatus::Ok) {
-        e.instance = std::dynamic_pointer_cast<Snapshotter>(plugins.instance(r.uri()));
-        if (!e.instance) {
+    for (const auto& uri : plugins.uris_of(plugin_type::snapshotter)) {
+      SnapshotterEntry e{*plugins.find(uri), nullptr};
+      if (e.record.status == PluginStatus::Ok) {
+        auto sn = plugins.get_as<Snapshotter>(uri);
+        if (sn) {
+          e.instance = std::move(*sn);
+        } else {
           e.record.status = PluginStatus::Error;
-          e.record.reason = fmt::format("{} is ok but its instance is not a Snapshotter", r.uri());
+          e.record.reason = sn.error().message();
         }
       }
       out.push_back(std::move(e));

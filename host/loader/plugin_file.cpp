@@ -20,7 +20,8 @@ namespace strata::host {
 
 /// Owns one dlopen handle. Instances are kept in a process-lifetime list and never destroyed:
 /// vtables, deleters and std::function targets created by a plugin may outlive any owner the host
-/// could track, and dlclose would leave them dangling (see research/plugin-hosts.md (c) 1-3).
+/// could track, and dlclose would leave them dangling (hosts that unload plugins crash in the
+/// destructors of objects that outlived the library).
 class LoadedLibrary {
 public:
   explicit LoadedLibrary(boost::dll::shared_library lib) : lib_(std::move(lib)) {}

@@ -31,8 +31,8 @@ const char* kOverlayEinvalHint =
     "than 500 layers, upperdir and workdir on different filesystems or one inside the other, a "
     "layer path with an unescaped ':' or ',', one lowerdir without an upperdir";
 const char* kOverlayEbusyHint =
-    "the upperdir or workdir is in use by another overlay mount; with index=on (the default on "
-    "some kernels) a snapshot can be mounted only once at a time: add \"index=off\"";
+    "the upperdir or workdir is in use by another overlay mount (one in another mount namespace, "
+    "or a layer of an index=on overlay): a writable snapshot can be mounted only once at a time";
 
 std::string overlay_hint(int err) {
   switch (err) {
@@ -295,6 +295,22 @@ Status mount_with_data(const Mount& m, const ParsedOptions& p, const std::string
   return {};
 }
 
+// Two overlays sharing an upperdir or workdir corrupt each other; the kernel only refuses it
+// with index=on, which snapshotters turn off so that lower layers can be shared.
+Status refuse_shared_upper(const OverlaySpec& spec, const std::string& display) {
+  for (const Param& prm : spec.params) {
+    if (prm.flag || (prm.key != "upperdir" && prm.key != "workdir"))
+      continue;
+    if (auto point = overlay_using_dir(prm.value))
+      return failed_precondition(
+          "overlay on \"" + display + "\": its " + prm.key + " \"" + prm.value +
+          "\" is already in use by the overlay mounted on \"" + *point +
+          "\"; a writable snapshot can be mounted only once at a time: use that mount, or "
+          "unmount it first (a read-only view can be mounted any number of times)");
+  }
+  return {};
+}
+
 } // namespace
 
 namespace detail {
@@ -304,6 +320,8 @@ Status mount_overlay_parsed(const Mount& m, const ParsedOptions& p, const std::s
   auto spec = parse_spec(p);
   if (!spec)
     return spec.error().wrap(describe_mount("overlay", m.source, display, p.data_string()));
+  if (Status st = refuse_shared_upper(*spec, display); !st)
+    return st;
   IdmappedLayers idmapped;
   if (p.idmapped())
     if (Status st = idmapped.prepare(*spec, p, display); !st)

@@ -1,5 +1,5 @@
-// PluginSet: init in graph order, cascades naming the root cause, skips, timeouts, lookups,
-// reverse close.
+// PluginSet: init in graph order, cascades naming the root cause, skips, timeouts, lookups
+// (typed, with status-aware errors), reverse close.
 #include "daemon/plugin_set.hpp"
 
 #include "strata/registry/graph.hpp"
@@ -16,6 +16,8 @@ using namespace strata::host;
 namespace {
 
 std::vector<std::string>* close_log = nullptr;
+
+struct Other : Instance {};
 
 struct Recorder : Instance {
   explicit Recorder(std::string n) : name(std::move(n)) {}
@@ -218,6 +220,45 @@ TEST_F(PluginSetTest, FileFailuresAreListedAfterPlugins) {
   EXPECT_EQ(records[1].id, "broken.so");
   EXPECT_EQ(records[1].type, "");
   EXPECT_EQ(records[1].error_code, "NotFound");
+}
+
+TEST_F(PluginSetTest, GetAsSaysWhyThereIsNoInstance) {
+  FileOutcome f;
+  f.path = "/plugins/old.so";
+  f.type = "t.v1";
+  f.id = "old";
+  f.error = failed_precondition("built for ABI 0");
+  set.add_file_failures({f});
+  run({entry("a", {}, ok_init("a")),
+       entry("s", {}, [](InitContext&) { return InitResult::skip("no btrfs here"); }),
+       entry("e", {}, [](InitContext&) -> InitResult { return internal_error("disk on fire"); })});
+
+  auto a = set.get_as<Recorder>("t.v1.a");
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_EQ((*a)->name, "a");
+
+  auto missing = set.get_as<Recorder>("t.v1.nope");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Code::NotFound);
+
+  for (auto [uri, why] :
+       {std::pair{"t.v1.s", "skip: no btrfs here"}, std::pair{"t.v1.e", "error: disk on fire"},
+        std::pair{"t.v1.old", "error: built for ABI 0"}}) {
+    auto r = set.get_as<Recorder>(uri);
+    ASSERT_FALSE(r) << uri;
+    EXPECT_EQ(r.error().code(), Code::FailedPrecondition) << uri;
+    EXPECT_NE(r.error().message().find(why), std::string::npos) << r.error().message();
+    EXPECT_EQ(route_error(r.error()).code(), Code::Unavailable);
+  }
+
+  auto wrong = set.get_as<Other>("t.v1.a");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code(), Code::InvalidArgument);
+  EXPECT_NE(wrong.error().message().find("Other"), std::string::npos) << wrong.error().message();
+  EXPECT_EQ(route_error(wrong.error()).code(), Code::Internal);
+
+  EXPECT_EQ(set.uris_of("t.v1"),
+            (std::vector<std::string>{"t.v1.a", "t.v1.s", "t.v1.e", "t.v1.old"}));
 }
 
 } // namespace

@@ -4,7 +4,8 @@ by the real `strata snapshots` commands and by curl on the socket.
 A file written through `strata snapshots mount` of an active snapshot is there, after commit,
 in a view of the committed layer; removal refuses a parent with children; `ls --json` is what
 the route answers to any HTTP client; keys holding '/' and spaces work through the CLI and as
-percent-encoded path segments.
+percent-encoded path segments. An active snapshot that is mounted refuses a second mount,
+naming the first, while views mount any number of times.
 
 Needs root (mount(2)) and the plugin file; without either the tests are skipped, saying why.
 The snapshotter's id is read from the plugin listing, not assumed.
@@ -82,6 +83,40 @@ class SnapshotsTest(unittest.TestCase):
     def unmount(self, target):
         self.strata("unmount", target)
         self.mounted.remove(target)
+
+    def test_active_snapshot_mounts_once(self):
+        self.strata("prepare", "base")
+        work = self.mountpoint("work")
+        self.mount("base", work)
+        os.makedirs(os.path.join(work, "dir", "sub"))
+        h.write_file(os.path.join(work, "dir", "sub", "f"), "lower\n")
+        self.unmount(work)
+        self.strata("commit", "layer1", "base")
+        self.strata("prepare", "rw", "layer1")
+
+        first, second = self.mountpoint("first"), self.mountpoint("second")
+        self.mount("rw", first)
+        proc = self.strata("mount", "rw", second, expect=1)
+        self.assertIn("FailedPrecondition", proc.stderr)
+        self.assertIn(f'"{first}"', proc.stderr)
+        self.assertFalse(os.path.ismount(second))
+        # The first mount still writes: removing a lower directory needs its workdir intact.
+        subprocess.run(["rm", "-rf", os.path.join(first, "dir")], check=True)
+        self.assertFalse(os.path.exists(os.path.join(first, "dir")))
+
+        # Views of the committed parent mount any number of times.
+        self.strata("view", "look", "layer1")
+        self.mount("look", second)
+        third = self.mountpoint("third")
+        self.mount("look", third)
+        self.assertTrue(os.path.isfile(os.path.join(third, "dir", "sub", "f")))
+        self.unmount(third)
+        self.unmount(second)
+
+        self.unmount(first)
+        self.mount("rw", second)
+        self.assertFalse(os.path.exists(os.path.join(second, "dir")))
+        self.unmount(second)
 
     def test_write_commit_view_read(self):
         self.strata("prepare", "--label", "purpose=test", "base")

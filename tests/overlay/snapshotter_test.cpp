@@ -212,19 +212,29 @@ TEST_F(OverlayTest, ViewsAreReadOnlyForReal) {
   }
 }
 
-TEST_F(OverlayTest, SameSnapshotMountedTwiceAtOnce) {
-  layer("base", "", {{"f", "base"}});
+TEST_F(OverlayTest, ActiveMountedOnceViewsMany) {
+  layer("base", "", {{"dir/f", "base"}});
   auto a = snap_->prepare("a", "base", {});
   ASSERT_OK(a);
   Mounted one(*a, mnt("one"));
   ASSERT_TRUE(one.ok()) << one.error();
-  Mounted two(*a, mnt("two"));
-  ASSERT_TRUE(two.ok()) << "second mount of the same active (index=off): " << two.error();
-  EXPECT_EQ(read_file(two.path() + "/f"), "base");
+  // A second mount would clean the shared workdir under the first (index=off lets it through).
+  {
+    Mounted two(*a, mnt("two"));
+    ASSERT_FALSE(two.ok()) << "second mount of the same active snapshot was accepted";
+    EXPECT_NE(two.error().find("FailedPrecondition"), std::string::npos) << two.error();
+    EXPECT_NE(two.error().find("\"" + one.path() + "\""), std::string::npos) << two.error();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(one.path() + "/dir", ec);
+  EXPECT_FALSE(ec) << "the first mount no longer writes: " << ec.message();
   auto v = snap_->view("v", "base", {});
   ASSERT_OK(v);
   Mounted three(*v, mnt("three")), four(*v, mnt("four"));
   EXPECT_TRUE(three.ok() && four.ok()) << three.error() << four.error();
+  one.release();
+  Mounted again(*a, mnt("two"));
+  EXPECT_TRUE(again.ok()) << again.error();
 }
 
 TEST_F(OverlayTest, UserxattrMountsWork) {

@@ -6,6 +6,7 @@
 #include <strata/plugin/error.hpp>
 #include <strata/plugin/mount.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,11 @@ Result<std::string> unescape_overlay_path(std::string_view value);
 Result<std::vector<std::string>> split_lowerdirs(std::string_view value,
                                                  std::vector<std::string>* data_layers = nullptr);
 
+/// The mount point of an overlay mounted in this mount namespace whose upperdir or workdir is
+/// the directory `dir` (compared by device and inode), from /proc/self/mountinfo; nothing when
+/// there is none or `dir` does not exist. Mounts in other mount namespaces are not seen.
+std::optional<std::string> overlay_using_dir(const std::string& dir);
+
 /// How mount_overlay hands the options to the kernel.
 enum class OverlayMethod {
   /// Fsconfig when the kernel has overlay's "lowerdir+" parameter and every path fits in a
@@ -46,8 +52,11 @@ enum class OverlayMethod {
 /// of their common parent directory (upperdir and workdir are used as they are; the caller owns
 /// their ownership), made on a temporary directory under /tmp and detached once overlay holds
 /// its layers.
-/// Errors: InvalidArgument (no lowerdir, options too long for MountData, kernel rejected the
-/// options — the message carries overlay's own explanation when the kernel gives one),
+/// Errors: FailedPrecondition when the upperdir or workdir is already used by a mounted overlay
+/// (naming its mount point: with index=off the kernel would allow it, and the new mount's
+/// workdir cleanup breaks writes through the old one); InvalidArgument (no lowerdir, options too
+/// long for MountData, kernel rejected the options — the message carries overlay's own
+/// explanation when the kernel gives one),
 /// NotImplemented (feature missing), PermissionDenied, NotFound (a layer is missing).
 Status mount_overlay(const Mount& m, const std::string& target,
                      OverlayMethod method = OverlayMethod::Auto);
