@@ -6,6 +6,7 @@
 #include "writer.hpp"
 
 #include <strata/digest/sha256.hpp>
+#include <strata/plugin/labels.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -91,39 +92,21 @@ Result<ContentInfo> LocalStore::update(const ContentInfo& info,
     if (auto st = check_digest(info.digest); !st)
       return std::move(st).error();
     // Every path is checked before anything changes, so a bad one leaves the blob untouched.
-    for (const auto& path : fieldpaths)
-      if (path != "labels" && (!path.starts_with("labels.") || path.size() == 7))
-        return invalid_argument("content: cannot update field \"" + path +
-                                "\": only \"labels\" and \"labels.<key>\" are mutable");
+    if (auto st = check_label_paths(fieldpaths); !st)
+      return std::move(st).error().wrap("content");
 
     std::lock_guard lock(core_->labels_mu);
     auto current = stat_blob(info.digest);
     if (!current)
       return current;
-    Labels labels = current->labels;
-    const bool replace_all = fieldpaths.empty() || std::find(fieldpaths.begin(), fieldpaths.end(),
-                                                             "labels") != fieldpaths.end();
-    if (replace_all) {
-      labels.clear();
-      for (const auto& [k, v] : info.labels)
-        if (!v.empty())
-          labels[k] = v;
-    }
-    for (const auto& path : fieldpaths) {
-      if (path == "labels")
-        continue;
-      const std::string key = path.substr(7);
-      auto v = info.labels.find(key);
-      if (v == info.labels.end() || v->second.empty())
-        labels.erase(key);
-      else
-        labels[key] = v->second;
-    }
+    auto labels = update_labels(current->labels, info.labels, fieldpaths);
+    if (!labels)
+      return std::move(labels).error().wrap("content");
     const std::string hex(hex_of(info.digest));
-    Sidecar sidecar{labels, std::chrono::system_clock::now()};
+    Sidecar sidecar{*labels, std::chrono::system_clock::now()};
     if (auto st = write_sidecar(core_->layout, hex, sidecar); !st)
       return std::move(st).error();
-    current->labels = std::move(labels);
+    current->labels = std::move(*labels);
     current->updated = std::max(current->created, sidecar.updated);
     return current;
   });

@@ -36,6 +36,7 @@
 #include "strata/plugin/init_context.hpp"
 #include "strata/plugin/instance.hpp"
 #include "strata/plugin/json.hpp"
+#include "strata/plugin/labels.hpp"
 #include "strata/plugin/meta.hpp"
 #include "strata/plugin/mount.hpp"
 #include "strata/plugin/platform.hpp"
