@@ -6,6 +6,7 @@
 #include "writer.hpp"
 
 #include <strata/digest/sha256.hpp>
+#include <strata/plugin/guard.hpp>
 #include <strata/plugin/labels.hpp>
 
 #include <algorithm>
@@ -44,7 +45,7 @@ bool is_hex64(std::string_view name) {
 } // namespace
 
 Result<std::shared_ptr<LocalStore>> LocalStore::open(const std::string& root) {
-  return guarded("open", [&]() -> Result<std::shared_ptr<LocalStore>> {
+  return guard("content: open", [&]() -> Result<std::shared_ptr<LocalStore>> {
     Layout layout(root);
     if (auto st = layout.create(); !st)
       return std::move(st).error();
@@ -79,7 +80,7 @@ Result<ContentInfo> LocalStore::stat_blob(const std::string& digest) {
 }
 
 Result<ContentInfo> LocalStore::info(const std::string& digest) {
-  return guarded("info", [&]() -> Result<ContentInfo> {
+  return guard("content: info", [&]() -> Result<ContentInfo> {
     if (auto st = check_digest(digest); !st)
       return std::move(st).error();
     return stat_blob(digest);
@@ -88,7 +89,7 @@ Result<ContentInfo> LocalStore::info(const std::string& digest) {
 
 Result<ContentInfo> LocalStore::update(const ContentInfo& info,
                                        const std::vector<std::string>& fieldpaths) {
-  return guarded("update", [&]() -> Result<ContentInfo> {
+  return guard("content: update", [&]() -> Result<ContentInfo> {
     if (auto st = check_digest(info.digest); !st)
       return std::move(st).error();
     // Every path is checked before anything changes, so a bad one leaves the blob untouched.
@@ -113,7 +114,7 @@ Result<ContentInfo> LocalStore::update(const ContentInfo& info,
 }
 
 Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>& filters) {
-  return guarded("walk", [&]() -> Status {
+  return guard("content: walk", [&]() -> Status {
     auto parsed = parse_filters(filters);
     if (!parsed)
       return std::move(parsed).error();
@@ -151,7 +152,7 @@ Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>&
 }
 
 Status LocalStore::remove(const std::string& digest) {
-  return guarded("remove", [&]() -> Status {
+  return guard("content: remove", [&]() -> Status {
     if (auto st = check_digest(digest); !st)
       return st;
     const std::string hex(hex_of(digest));
@@ -171,7 +172,7 @@ Status LocalStore::remove(const std::string& digest) {
 }
 
 Result<std::shared_ptr<ReaderAt>> LocalStore::reader(const std::string& digest) {
-  return guarded("reader", [&]() -> Result<std::shared_ptr<ReaderAt>> {
+  return guard("content: reader", [&]() -> Result<std::shared_ptr<ReaderAt>> {
     if (auto st = check_digest(digest); !st)
       return std::move(st).error();
     auto r = FileReader::open(core_->layout.blob_path(hex_of(digest)), digest);
@@ -183,7 +184,7 @@ Result<std::shared_ptr<ReaderAt>> LocalStore::reader(const std::string& digest) 
 
 Result<std::unique_ptr<ContentWriter>> LocalStore::writer(const std::string& ref,
                                                           const Descriptor& expected) {
-  return guarded("writer", [&]() -> Result<std::unique_ptr<ContentWriter>> {
+  return guard("content: writer", [&]() -> Result<std::unique_ptr<ContentWriter>> {
     if (ref.empty())
       return invalid_argument("content: the ingest ref must not be empty");
     if (!expected.digest.empty())
