@@ -13,6 +13,8 @@
 namespace strata {
 
 namespace detail {
+/// The text of a guard's context: the string itself, or what the context function returns.
+/// Errors: none; guard is noexcept, so a context function that throws terminates the process.
 template <class Context> std::string guard_context(Context& context) {
   if constexpr (std::is_invocable_v<Context&>)
     return std::string(context());
