@@ -10,7 +10,6 @@
 
 #include <strata/plugin/sdk.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -98,30 +97,11 @@ public:
     auto it = entries_.find(info.name);
     if (it == entries_.end())
       return missing(info.name);
-    // Check every path before changing anything, so a bad one leaves the snapshot untouched.
-    for (const auto& path : fieldpaths)
-      if (path != "labels" && !path.starts_with("labels."))
-        return strata::invalid_argument("hello: cannot update field \"" + path +
-                                        "\": only labels are mutable");
-    strata::Labels& labels = it->second.info.labels;
-    bool replace_all = fieldpaths.empty() || std::find(fieldpaths.begin(), fieldpaths.end(),
-                                                       "labels") != fieldpaths.end();
-    if (replace_all) {
-      labels.clear();
-      for (const auto& [k, v] : info.labels)
-        if (!v.empty())
-          labels[k] = v;
-    }
-    for (const auto& path : fieldpaths) {
-      if (path == "labels")
-        continue;
-      std::string k = path.substr(std::string_view("labels.").size());
-      auto v = info.labels.find(k);
-      if (v == info.labels.end() || v->second.empty())
-        labels.erase(k);
-      else
-        labels[k] = v->second;
-    }
+    // A bad path fails before anything changes, so it leaves the snapshot untouched.
+    auto labels = strata::update_labels(it->second.info.labels, info.labels, fieldpaths);
+    if (!labels)
+      return std::move(labels).error().wrap("hello");
+    it->second.info.labels = std::move(*labels);
     it->second.info.updated = now();
     return it->second.info;
   }

@@ -3,6 +3,7 @@
 #include "state.hpp"
 
 #include <strata/metastore/filter.hpp>
+#include <strata/plugin/labels.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -385,11 +386,8 @@ Result<Info> Transaction::update_info(const Info& info,
       s_.get(), true, "update snapshot", info.name, [&](Connection& conn) -> Result<Info> {
         if (info.name.empty())
           return invalid_argument("metastore: cannot update a snapshot without a name");
-        for (const auto& path : fieldpaths)
-          if (path != "labels" && !(path.starts_with("labels.") && path.size() > 7))
-            return invalid_argument("metastore: cannot update field " + q(path) + " of snapshot " +
-                                    q(info.name) +
-                                    ": only \"labels\" and \"labels.<key>\" can be updated");
+        if (auto st = check_label_paths(fieldpaths); !st)
+          return std::move(st).error().wrap("metastore: snapshot " + q(info.name));
         auto row = find(conn, info.name);
         if (!row)
           return std::move(row).error();
@@ -398,20 +396,10 @@ Result<Info> Transaction::update_info(const Info& info,
         auto current = labels_of(conn, (*row)->id);
         if (!current)
           return std::move(current).error();
-        Labels labels = fieldpaths.empty() ? info.labels : std::move(*current);
-        for (const auto& path : fieldpaths) {
-          if (path == "labels") {
-            labels = info.labels;
-            continue;
-          }
-          std::string k = path.substr(7);
-          auto it = info.labels.find(k);
-          if (it == info.labels.end() || it->second.empty())
-            labels.erase(k);
-          else
-            labels[k] = it->second;
-        }
-        if (auto st = write_labels(conn, (*row)->id, labels); !st)
+        auto labels = update_labels(*current, info.labels, fieldpaths);
+        if (!labels)
+          return std::move(labels).error().wrap("metastore: snapshot " + q(info.name));
+        if (auto st = write_labels(conn, (*row)->id, *labels); !st)
           return std::move(st).error();
         auto upd = conn.prepare("UPDATE snapshots SET updated = ?2 WHERE id = ?1");
         if (!upd)

@@ -4,7 +4,6 @@
 
 #include "layout.hpp"
 
-#include <exception>
 #include <mutex>
 #include <string>
 
@@ -18,17 +17,5 @@ struct Core {
   /// that an update never resurrects the sidecar of a blob being removed.
   std::mutex labels_mu;
 };
-
-/// Runs `fn`, turning any exception into an Internal error: no exception may leave a plugin
-/// method, because the caller is the host, across a shared-object boundary.
-template <class Fn> auto guarded(const char* what, Fn&& fn) noexcept -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return internal_error(std::string("content: ") + what + ": " + e.what());
-  } catch (...) {
-    return internal_error(std::string("content: ") + what + ": unknown exception");
-  }
-}
 
 } // namespace strata::content

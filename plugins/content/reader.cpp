@@ -2,6 +2,8 @@
 
 #include "core.hpp"
 
+#include <strata/plugin/guard.hpp>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,7 +28,7 @@ Result<std::shared_ptr<FileReader>> FileReader::open(const std::string& path, st
 }
 
 Result<std::size_t> FileReader::read_at(std::span<std::byte> buf, std::int64_t offset) {
-  return guarded("read_at", [&]() -> Result<std::size_t> {
+  return guard("content: read_at", [&]() -> Result<std::size_t> {
     if (offset < 0 || offset > size_)
       return Error(Code::OutOfRange, "content: offset " + std::to_string(offset) +
                                          " is outside blob " + digest_ + " of size " +

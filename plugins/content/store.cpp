@@ -6,6 +6,8 @@
 #include "writer.hpp"
 
 #include <strata/digest/sha256.hpp>
+#include <strata/plugin/guard.hpp>
+#include <strata/plugin/labels.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -43,7 +45,7 @@ bool is_hex64(std::string_view name) {
 } // namespace
 
 Result<std::shared_ptr<LocalStore>> LocalStore::open(const std::string& root) {
-  return guarded("open", [&]() -> Result<std::shared_ptr<LocalStore>> {
+  return guard("content: open", [&]() -> Result<std::shared_ptr<LocalStore>> {
     Layout layout(root);
     if (auto st = layout.create(); !st)
       return std::move(st).error();
@@ -78,7 +80,7 @@ Result<ContentInfo> LocalStore::stat_blob(const std::string& digest) {
 }
 
 Result<ContentInfo> LocalStore::info(const std::string& digest) {
-  return guarded("info", [&]() -> Result<ContentInfo> {
+  return guard("content: info", [&]() -> Result<ContentInfo> {
     if (auto st = check_digest(digest); !st)
       return std::move(st).error();
     return stat_blob(digest);
@@ -87,50 +89,32 @@ Result<ContentInfo> LocalStore::info(const std::string& digest) {
 
 Result<ContentInfo> LocalStore::update(const ContentInfo& info,
                                        const std::vector<std::string>& fieldpaths) {
-  return guarded("update", [&]() -> Result<ContentInfo> {
+  return guard("content: update", [&]() -> Result<ContentInfo> {
     if (auto st = check_digest(info.digest); !st)
       return std::move(st).error();
     // Every path is checked before anything changes, so a bad one leaves the blob untouched.
-    for (const auto& path : fieldpaths)
-      if (path != "labels" && (!path.starts_with("labels.") || path.size() == 7))
-        return invalid_argument("content: cannot update field \"" + path +
-                                "\": only \"labels\" and \"labels.<key>\" are mutable");
+    if (auto st = check_label_paths(fieldpaths); !st)
+      return std::move(st).error().wrap("content");
 
     std::lock_guard lock(core_->labels_mu);
     auto current = stat_blob(info.digest);
     if (!current)
       return current;
-    Labels labels = current->labels;
-    const bool replace_all = fieldpaths.empty() || std::find(fieldpaths.begin(), fieldpaths.end(),
-                                                             "labels") != fieldpaths.end();
-    if (replace_all) {
-      labels.clear();
-      for (const auto& [k, v] : info.labels)
-        if (!v.empty())
-          labels[k] = v;
-    }
-    for (const auto& path : fieldpaths) {
-      if (path == "labels")
-        continue;
-      const std::string key = path.substr(7);
-      auto v = info.labels.find(key);
-      if (v == info.labels.end() || v->second.empty())
-        labels.erase(key);
-      else
-        labels[key] = v->second;
-    }
+    auto labels = update_labels(current->labels, info.labels, fieldpaths);
+    if (!labels)
+      return std::move(labels).error().wrap("content");
     const std::string hex(hex_of(info.digest));
-    Sidecar sidecar{labels, std::chrono::system_clock::now()};
+    Sidecar sidecar{*labels, std::chrono::system_clock::now()};
     if (auto st = write_sidecar(core_->layout, hex, sidecar); !st)
       return std::move(st).error();
-    current->labels = std::move(labels);
+    current->labels = std::move(*labels);
     current->updated = std::max(current->created, sidecar.updated);
     return current;
   });
 }
 
 Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>& filters) {
-  return guarded("walk", [&]() -> Status {
+  return guard("content: walk", [&]() -> Status {
     auto parsed = parse_filters(filters);
     if (!parsed)
       return std::move(parsed).error();
@@ -168,7 +152,7 @@ Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>&
 }
 
 Status LocalStore::remove(const std::string& digest) {
-  return guarded("remove", [&]() -> Status {
+  return guard("content: remove", [&]() -> Status {
     if (auto st = check_digest(digest); !st)
       return st;
     const std::string hex(hex_of(digest));
@@ -188,7 +172,7 @@ Status LocalStore::remove(const std::string& digest) {
 }
 
 Result<std::shared_ptr<ReaderAt>> LocalStore::reader(const std::string& digest) {
-  return guarded("reader", [&]() -> Result<std::shared_ptr<ReaderAt>> {
+  return guard("content: reader", [&]() -> Result<std::shared_ptr<ReaderAt>> {
     if (auto st = check_digest(digest); !st)
       return std::move(st).error();
     auto r = FileReader::open(core_->layout.blob_path(hex_of(digest)), digest);
@@ -200,7 +184,7 @@ Result<std::shared_ptr<ReaderAt>> LocalStore::reader(const std::string& digest) 
 
 Result<std::unique_ptr<ContentWriter>> LocalStore::writer(const std::string& ref,
                                                           const Descriptor& expected) {
-  return guarded("writer", [&]() -> Result<std::unique_ptr<ContentWriter>> {
+  return guard("content: writer", [&]() -> Result<std::unique_ptr<ContentWriter>> {
     if (ref.empty())
       return invalid_argument("content: the ingest ref must not be empty");
     if (!expected.digest.empty())

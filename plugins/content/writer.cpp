@@ -2,6 +2,8 @@
 
 #include "sidecar.hpp"
 
+#include <strata/plugin/guard.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
@@ -95,7 +97,7 @@ void IngestWriter::discard() noexcept {
 }
 
 Status IngestWriter::write(std::span<const std::byte> data) {
-  return guarded("write", [&]() -> Status {
+  return guard("content: write", [&]() -> Status {
     if (finished_ || !data_fd_)
       return failed_precondition("content: ref " + quoted(ref_) + " was already committed");
     if (auto st = fs::write_all(data_fd_.get(), data, "ingest " + quoted(ref_)); !st)
@@ -108,7 +110,7 @@ Status IngestWriter::write(std::span<const std::byte> data) {
 
 Status IngestWriter::commit(std::int64_t expected_size, const std::string& expected_digest,
                             const Labels& labels) {
-  return guarded("commit", [&]() -> Status {
+  return guard("content: commit", [&]() -> Status {
     if (finished_)
       return failed_precondition("content: ref " + quoted(ref_) + " was already committed");
     finished_ = true;

@@ -1,5 +1,7 @@
 #include "fallback.hpp"
 
+#include <strata/plugin/guard.hpp>
+
 #include <exception>
 
 namespace strata::diffservice {
@@ -16,59 +18,56 @@ std::string reason_of(const Error& e) {
 Result<Descriptor> first_implemented(const std::vector<Candidate>& order,
                                      std::string_view operation,
                                      const std::function<Result<Descriptor>(Differ&)>& call) {
-  try {
-    if (order.empty())
-      return failed_precondition(std::string("no differ to ") + std::string(operation) +
-                                 " with: the diff service's order is empty; list differ ids in "
-                                 "default of [plugins.\"strata.service.v1.diff\"]");
-    std::string tried;
-    for (const auto& c : order) {
-      Result<Descriptor> r = internal_error("not called");
-      // Differs must not throw, but one that does must not take the service (and the host
-      // thread serving the request) with it.
-      try {
-        r = call(*c.differ);
-      } catch (const std::exception& e) {
-        return internal_error("differ " + c.id + " threw an exception during " +
-                              std::string(operation) + ": " + e.what());
-      } catch (...) {
-        return internal_error("differ " + c.id + " threw a non-standard exception during " +
-                              std::string(operation));
-      }
-      if (r)
-        return r;
-      // Only NotImplemented means "not mine, nothing changed"; any other error may have left
-      // work behind or says the input is bad, so trying another differ would hide it.
-      if (r.error().code() != Code::NotImplemented)
-        return r.error().wrap("differ " + c.id);
-      tried += (tried.empty() ? "" : "; ") + c.id + ": " + reason_of(r.error());
-    }
-    return not_implemented("no differ can " + std::string(operation) +
-                           " this; tried in order: " + tried);
-  } catch (const std::exception& e) {
-    return internal_error("diff service " + std::string(operation) + ": " + e.what());
-  }
+  return guard(
+      [&] { return "diff service " + std::string(operation); },
+      [&]() -> Result<Descriptor> {
+        if (order.empty())
+          return failed_precondition(std::string("no differ to ") + std::string(operation) +
+                                     " with: the diff service's order is empty; list differ ids in "
+                                     "default of [plugins.\"strata.service.v1.diff\"]");
+        std::string tried;
+        for (const auto& c : order) {
+          Result<Descriptor> r = internal_error("not called");
+          // Differs must not throw, but one that does must not take the service (and the host
+          // thread serving the request) with it.
+          try {
+            r = call(*c.differ);
+          } catch (const std::exception& e) {
+            return internal_error("differ " + c.id + " threw an exception during " +
+                                  std::string(operation) + ": " + e.what());
+          } catch (...) {
+            return internal_error("differ " + c.id + " threw a non-standard exception during " +
+                                  std::string(operation));
+          }
+          if (r)
+            return r;
+          // Only NotImplemented means "not mine, nothing changed"; any other error may have left
+          // work behind or says the input is bad, so trying another differ would hide it.
+          if (r.error().code() != Code::NotImplemented)
+            return r.error().wrap("differ " + c.id);
+          tried += (tried.empty() ? "" : "; ") + c.id + ": " + reason_of(r.error());
+        }
+        return not_implemented("no differ can " + std::string(operation) +
+                               " this; tried in order: " + tried);
+      });
 }
 
 Result<Descriptor> apply_in_order(const std::vector<Candidate>& order, const Descriptor& desc,
                                   const std::vector<Mount>& mounts, const ApplyOptions& opts) {
-  try {
+  // Building the std::function may allocate.
+  return guard("diff service apply", [&] {
     return first_implemented(order, "apply",
                              [&](Differ& d) { return d.apply(desc, mounts, opts); });
-  } catch (const std::exception& e) { // building the std::function may allocate
-    return internal_error(std::string("diff service apply: ") + e.what());
-  }
+  });
 }
 
 Result<Descriptor> compare_in_order(const std::vector<Candidate>& order,
                                     const std::vector<Mount>& lower,
                                     const std::vector<Mount>& upper, const CompareOptions& opts) {
-  try {
+  return guard("diff service compare", [&] {
     return first_implemented(order, "compare",
                              [&](Differ& d) { return d.compare(lower, upper, opts); });
-  } catch (const std::exception& e) {
-    return internal_error(std::string("diff service compare: ") + e.what());
-  }
+  });
 }
 
 } // namespace strata::diffservice

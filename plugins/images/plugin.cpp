@@ -73,8 +73,7 @@ public:
         continue;
       const std::string uri = std::string(strata::plugin_type::snapshotter) + "." + id;
       auto meta = ic.dependency_meta(uri);
-      const auto& caps = meta ? meta->capabilities : std::vector<std::string>{};
-      bool rebase = std::find(caps.begin(), caps.end(), "rebase") != caps.end();
+      bool rebase = meta && strata::has_capability(*meta, strata::capability::rebase);
       auto leftovers = strata::images::remove_unpack_leftovers(*sn);
       if (!leftovers)
         return std::move(leftovers).error().wrap("images service: cleaning up " + uri);

@@ -2,6 +2,7 @@
 
 #include <strata/fs/posix.hpp>
 #include <strata/mount/overlay.hpp>
+#include <strata/plugin/guard.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -389,17 +390,16 @@ Result<UnpackResult> unpack_image(const Image& image, const UnpackOptions& opts,
   std::vector<std::string> lock_names;
   for (const auto& c : m.chain_ids)
     lock_names.push_back(opts.snapshotter + "/" + c);
-  try {
-    Unpack unpack(image, opts, env, *target->second.snapshotter);
-    auto result = unpack.run(lock_names, locks);
-    if (!result)
-      return std::move(result).error().wrap("unpack of " + image.name + " into " +
-                                            opts.snapshotter);
-    return result;
-  } catch (const std::exception& e) {
-    // std::thread and allocations can throw; nothing may leave the plugin as an exception.
-    return internal_error("unpack of " + image.name + ": " + e.what());
-  }
+  // std::thread and allocations can throw; nothing may leave the plugin as an exception.
+  return guard([&] { return "unpack of " + image.name; },
+               [&]() -> Result<UnpackResult> {
+                 Unpack unpack(image, opts, env, *target->second.snapshotter);
+                 auto result = unpack.run(lock_names, locks);
+                 if (!result)
+                   return std::move(result).error().wrap("unpack of " + image.name + " into " +
+                                                         opts.snapshotter);
+                 return result;
+               });
 }
 
 Result<std::vector<std::string>> remove_unpack_leftovers(Snapshotter& snapshotter) {

@@ -49,9 +49,9 @@ InitResult init(InitContext& ic) {
     meta.exports["missing_snapshots"] = list;
   }
   // Commit may name a parent for a parentless active snapshot (parallel unpack).
-  meta.capabilities.push_back("rebase");
+  meta.capabilities.push_back(capability::rebase);
   if (probed->features.idmap)
-    meta.capabilities.push_back("remap-ids");
+    meta.capabilities.push_back(capability::remap_ids);
   return std::shared_ptr<Instance>(std::move(*snapshotter));
 }
 

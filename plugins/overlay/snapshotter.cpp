@@ -7,6 +7,7 @@
 #include <strata/mount/idmap.hpp>
 #include <strata/mount/overlay.hpp>
 #include <strata/mount/temp.hpp>
+#include <strata/plugin/guard.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -28,17 +29,11 @@ std::string q(const std::string& s) {
   return "\"" + s + "\"";
 }
 
-// Runs `f`, turning any exception into an Internal error: Snapshotter methods never throw.
-template <class F> auto no_throw(const char* what, const std::string& key, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    return internal_error(std::string("overlay snapshotter: ") + what + " " + q(key) + ": " +
-                          e.what());
-  } catch (...) {
-    return internal_error(std::string("overlay snapshotter: ") + what + " " + q(key) +
-                          ": unexpected exception");
-  }
+// Runs `f` under strata::guard: Snapshotter methods never throw. The context names the
+// operation and the key, built only when something was thrown.
+template <class F> auto no_throw(const char* what, const std::string& key, F&& f) noexcept {
+  return guard([&] { return std::string("overlay snapshotter: ") + what + " " + q(key); },
+               std::forward<F>(f));
 }
 
 // A uid/gid mapping request from the snapshot labels.

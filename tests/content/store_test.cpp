@@ -1,5 +1,6 @@
 // The local content store (plugins/content) through its ContentStore interface, on a fresh
 // temporary root per test.
+#include "label_cases.hpp"
 #include "store.hpp"
 
 #include <strata/contentio/read_all.hpp>
@@ -391,6 +392,34 @@ TEST_F(StoreTest, LabelUpdateSemantics) {
 
   change.digest = strata::digest::sha256_of("absent");
   EXPECT_EQ(store_->update(change, {}).error().code(), Code::NotFound);
+}
+
+// The shared label-update table (tests/sdk/label_cases.hpp) through ContentStore::update.
+TEST_F(StoreTest, LabelUpdateTable) {
+  unsigned n = 0;
+  for (const auto& c : strata::test::label_cases()) {
+    SCOPED_TRACE(c.name);
+    const std::string data = pattern(64, 100 + n++);
+    const std::string digest = strata::digest::sha256_of(data);
+    ASSERT_TRUE(put("table-" + std::to_string(n), data, c.current));
+    strata::ContentInfo change;
+    change.digest = digest;
+    change.labels = c.requested;
+    auto r = store_->update(change, c.paths);
+    auto after = store_->info(digest);
+    ASSERT_TRUE(after) << after.error().to_string();
+    if (c.want) {
+      ASSERT_TRUE(r) << r.error().to_string();
+      EXPECT_EQ(r->labels, *c.want);
+      EXPECT_EQ(after->labels, *c.want);
+      continue;
+    }
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+    EXPECT_NE(r.error().message().find("\"" + c.bad_path + "\""), std::string::npos)
+        << r.error().message();
+    EXPECT_EQ(after->labels, c.current);
+  }
 }
 
 TEST_F(StoreTest, CorruptSidecarIsDataLoss) {

@@ -2,6 +2,7 @@
 /// \file
 /// Registration: how a plugin declares itself to the host, and the Registrar it declares to.
 
+#include "strata/plugin/guard.hpp"
 #include "strata/plugin/init_context.hpp"
 
 #include <functional>
@@ -85,13 +86,7 @@ public:
   Status add(Registration r) {
     if (r.init) {
       r.init = [inner = std::move(r.init)](InitContext& ic) -> InitResult {
-        try {
-          return inner(ic);
-        } catch (const std::exception& e) {
-          return internal_error(std::string("init threw an exception: ") + e.what());
-        } catch (...) {
-          return internal_error("init threw a non-standard exception");
-        }
+        return guard("init threw an exception", [&] { return inner(ic); });
       };
     }
     return do_add(std::move(r));
