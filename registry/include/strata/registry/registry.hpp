@@ -29,7 +29,8 @@ public:
   /// Validates and appends a registration.
   /// Errors: InvalidArgument (empty type or id, no init function, a requires entry that is not
   /// "*", "<type>.*", "<type>.<id>" or "?<type>.<id>", "*" together with other entries, the
-  /// plugin requiring itself); AlreadyExists (same "<type>.<id>" registered before; names both origins).
+  /// plugin requiring itself); AlreadyExists (same "<type>.<id>" registered before; names both
+  /// origins).
   Status add(Registration r, std::string origin, std::shared_ptr<void> library = nullptr);
 
   /// A snapshot of every registration, in registration order.
