@@ -1,6 +1,6 @@
-#include "daemon/content_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/content_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/walk_response.hpp"
 
 #include <strata/contentio/blob_source.hpp>
 #include <strata/contentio/ingest.hpp>

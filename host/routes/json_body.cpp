@@ -1,4 +1,4 @@
-#include "daemon/json_body.hpp"
+#include "routes/json_body.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
-#include "daemon/image_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/unpack_route.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/image_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/unpack_route.hpp"
+#include "routes/walk_response.hpp"
 
 #include <strata/plugin/types.hpp>
 

@@ -1,4 +1,4 @@
-#include "daemon/unpack_route.hpp"
+#include "routes/unpack_route.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
-#include "daemon/diff_routes.hpp"
-#include "daemon/json_body.hpp"
+#include "routes/diff_routes.hpp"
+#include "routes/json_body.hpp"
 
 #include <strata/plugin/types.hpp>
 

@@ -1,6 +1,6 @@
-#include "daemon/snapshot_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/snapshot_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/walk_response.hpp"
 
 #include <strata/plugin/types.hpp>
 
