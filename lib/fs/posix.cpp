@@ -13,10 +13,10 @@
 
 namespace strata::fs {
 
-void UniqueFd::reset() noexcept {
+void UniqueFd::reset(int fd) noexcept {
   if (fd_ >= 0)
     ::close(fd_);
-  fd_ = -1;
+  fd_ = fd;
 }
 
 Error sys_error(std::string_view what, int err) {
