@@ -3,11 +3,11 @@
 
 #include "copy_up.hpp"
 
+#include <strata/fs/copy.hpp>
 #include <strata/fs/walk.hpp>
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -27,10 +27,6 @@ bool is_overlay_whiteout(const struct stat& st) noexcept {
 namespace {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 
 std::vector<std::string> components(std::string_view rel) {
   std::vector<std::string> out;
@@ -62,150 +58,26 @@ bool has_opaque_xattr(int dirfd, const std::string& xattr) {
   return ::fgetxattr(dirfd, xattr.c_str(), v, sizeof v) == 1 && v[0] == 'y';
 }
 
-// An inode addressed by an open fd (regular files, directories) or, never followed, by
-// (directory fd, name) through the directory's magic link (symlinks, devices, fifos).
-struct Node {
-  int fd = -1;
-  int dir = -1;
-  std::string name;
+using fs::Node;
 
-  std::string path() const { return "/proc/self/fd/" + std::to_string(dir) + "/" + name; }
-  ssize_t list(char* buf, std::size_t size) const {
-    return fd >= 0 ? ::flistxattr(fd, buf, size) : ::llistxattr(path().c_str(), buf, size);
-  }
-  ssize_t get(const char* key, void* buf, std::size_t size) const {
-    return fd >= 0 ? ::fgetxattr(fd, key, buf, size) : ::lgetxattr(path().c_str(), key, buf, size);
-  }
-  int set(const char* key, const void* value, std::size_t size) const {
-    return fd >= 0 ? ::fsetxattr(fd, key, value, size, 0)
-                   : ::lsetxattr(path().c_str(), key, value, size, 0);
-  }
-};
-
-// Every xattr of `from` onto `to`, except overlayfs' own (the lower's opaque marker, origin or
-// redirect must not describe the copy). Refusals follow the apply's xattr policy.
-Status copy_xattrs(const Node& from, const Node& to, const std::string& shown,
-                   const ApplyOptions& opts) {
-  std::string names;
-  for (;;) {
-    ssize_t n = from.list(nullptr, 0);
-    if (n < 0 && (errno == ENOTSUP || errno == EPERM))
-      return {}; // the lower's filesystem keeps no xattrs (or none we may list)
-    if (n < 0)
-      return fs::sys_error("cannot list the xattrs of " + shown, errno);
-    if (n == 0)
-      return {};
-    names.resize(static_cast<std::size_t>(n));
-    n = from.list(names.data(), names.size());
-    if (n >= 0) {
-      names.resize(static_cast<std::size_t>(n));
-      break;
-    }
-    if (errno != ERANGE) // ERANGE: one was added meanwhile, ask again
-      return fs::sys_error("cannot list the xattrs of " + shown, errno);
-  }
-  std::string value;
-  for (std::size_t i = 0; i < names.size(); i += std::strlen(names.c_str() + i) + 1) {
-    const char* key = names.c_str() + i;
-    const std::string_view k = key;
-    if (k.empty() || starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay."))
-      continue;
-    ssize_t n = -1;
-    for (;;) {
-      n = from.get(key, nullptr, 0);
-      if (n < 0)
-        break;
-      value.resize(static_cast<std::size_t>(n));
-      n = from.get(key, value.data(), value.size());
-      if (n >= 0 || errno != ERANGE)
-        break;
-    }
-    if (n < 0) {
-      if (errno == ENODATA)
-        continue; // removed meanwhile
-      return fs::sys_error("cannot read xattr " + std::string(k) + " of " + shown, errno);
-    }
-    value.resize(static_cast<std::size_t>(n));
-    if (to.set(key, value.data(), value.size()) == 0)
-      continue;
-    const int err = errno;
-    const bool refused =
-        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
-    if (refused && opts.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
-      if (opts.warn)
-        opts.warn("skipped xattr " + std::string(k) + " copying up " + shown + ": " +
-                  std::strerror(err));
-      continue;
-    }
-    return fs::sys_error("cannot set xattr " + std::string(k) + " copying up " + shown +
-                             (refused ? " (set the xattr policy to skip to ignore it)" : ""),
-                         err);
-  }
-  return {};
-}
-
-// Owner, then xattrs (security.capability must come after the chown, which drops it), then the
-// mode (chown clears set-id bits) unless `mode` is false, then the times unless `times` is false.
+// Owner (unless no_same_owner), xattrs (after the chown, which drops security.capability;
+// overlayfs' own, the lower's opaque marker, origin or redirect, must not describe the copy;
+// refusals follow the apply's xattr policy), then the mode unless `mode` is false, then the
+// times unless `times` is false.
 Status copy_attrs(const Node& from, const Node& to, const struct stat& st, const std::string& shown,
                   const ApplyOptions& opts, bool mode, bool times) {
-  if (!opts.no_same_owner) {
-    int rc = to.fd >= 0
-                 ? ::fchown(to.fd, st.st_uid, st.st_gid)
-                 : ::fchownat(to.dir, to.name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot chown the copy of " + shown + " to " +
-                               std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid),
-                           errno);
-  }
-  if (auto x = copy_xattrs(from, to, shown, opts); !x)
-    return x;
-  if (mode && !S_ISLNK(st.st_mode)) {
-    const mode_t m = st.st_mode & 07777;
-    int rc = to.fd >= 0 ? ::fchmod(to.fd, m)
-                        : ::fchmodat(to.dir, to.name.c_str(), m, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot chmod the copy of " + shown, errno);
-  }
-  if (times) {
-    const struct timespec t[2] = {st.st_atim, st.st_mtim};
-    int rc = to.fd >= 0 ? ::futimens(to.fd, t)
-                        : ::utimensat(to.dir, to.name.c_str(), t, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot set the times of the copy of " + shown, errno);
-  }
-  return {};
-}
-
-// Bytes of `in` to `out` until the end of `in`: copy_file_range (in-kernel, reflinks where the
-// filesystem can), read/write where it cannot (another filesystem on old kernels, or none).
-Status copy_data(int in, int out, const std::string& shown) {
-  bool in_kernel = true;
-  for (;;) {
-    if (in_kernel) {
-      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t(1) << 30, 0);
-      if (n > 0)
-        continue;
-      if (n == 0)
-        return {};
-      if (errno == EINTR)
-        continue;
-      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-        return fs::sys_error("cannot copy the data of " + shown, errno);
-      in_kernel = false; // a failed call moved no offset: go on from where it stopped
-    }
-    char buf[1 << 16];
-    ssize_t got = ::read(in, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return fs::sys_error("cannot read " + shown, errno);
-    if (got == 0)
-      return {};
-    if (auto w = fs::write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
-                               "the copy of " + shown);
-        !w)
-      return w;
-  }
+  fs::AttrCopy what;
+  if (!opts.no_same_owner)
+    what.owner = {st.st_uid, st.st_gid};
+  what.xattrs = fs::XattrCopy{
+      .skip_prefixes = {"trusted.overlay.", "user.overlay."},
+      .skip_refused = opts.unsupported_xattrs == XattrPolicy::SkipWithWarning,
+      .warn = opts.warn,
+      .refused_hint = "set the xattr policy to skip to ignore it",
+  };
+  what.mode = mode;
+  what.times = times;
+  return fs::copy_attrs(from, to, st, shown, what);
 }
 
 enum class Seen { Absent, Here, Hidden };
@@ -380,7 +252,7 @@ Result<fs::UniqueFd> copy_into(const fs::Root& root, Look& from, const std::stri
     if (!out)
       return fs::sys_error("cannot create the copy of " + shown, errno);
     undo.add(cur, base, 0);
-    if (auto c = copy_data(in.get(), out.get(), shown); !c)
+    if (auto c = fs::copy_data(in.get(), out.get(), shown); !c)
       return c.error();
     if (auto a = copy_attrs(Node{in.get(), -1, {}}, Node{out.get(), -1, {}}, now, shown, opts, true,
                             true);
