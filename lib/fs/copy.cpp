@@ -1,6 +1,7 @@
 #include "strata/fs/copy.hpp"
 
 #include "strata/fs/posix.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -114,8 +115,7 @@ Status copy_attrs(const Node& from, const Node& to, const struct stat& st, std::
                        errno);
   }
   if (what.xattrs)
-    if (auto x = copy_xattrs(from, to, shown, *what.xattrs); !x)
-      return x;
+    STRATA_TRY(copy_xattrs(from, to, shown, *what.xattrs));
   if (what.mode && !S_ISLNK(st.st_mode)) {
     const mode_t m = st.st_mode & 07777;
     int rc = to.fd >= 0 ? ::fchmod(to.fd, m)
@@ -156,10 +156,8 @@ Status copy_data(int in, int out, std::string_view shown) {
       return sys_error("cannot read " + std::string(shown), errno);
     if (got == 0)
       return {};
-    if (auto w = write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
-                           "the copy of " + std::string(shown));
-        !w)
-      return w;
+    STRATA_TRY(write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
+                         "the copy of " + std::string(shown)));
   }
 }
 

@@ -3,6 +3,8 @@
 // with the chain's cancel eventfd, and a feeder thread pumping the input into its stdin.
 #include "stage.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -66,8 +68,7 @@ Status make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
     return fs::sys_error("stream processor: pipe2", errno);
   read_end.reset(p[0]);
   write_end.reset(p[1]);
-  if (auto s = lift(read_end); !s)
-    return s;
+  STRATA_TRY(lift(read_end));
   return lift(write_end);
 }
 
@@ -94,8 +95,7 @@ Result<UniqueFd> payload_file(const std::string& id, const std::string& payload)
   }
   if (::lseek(fd.get(), 0, SEEK_SET) != 0)
     return fs::sys_error("stream processor \"" + id + "\": lseek", errno);
-  if (auto s = lift(fd); !s)
-    return std::move(s).error();
+  STRATA_TRY(lift(fd));
   return fd;
 }
 
@@ -167,10 +167,8 @@ Result<std::shared_ptr<Stage>> Stage::start(const ProcessorSpec& spec, std::stri
     if (auto s = make_pipe(*r, *w); !s)
       return std::move(s).error().wrap(who);
   if (auto it = options.payloads.find(spec.id); it != options.payloads.end()) {
-    auto f = payload_file(spec.id, it->second);
-    if (!f)
-      return std::move(f).error();
-    payload = std::move(*f);
+    STRATA_TRY_ASSIGN(auto f, payload_file(spec.id, it->second));
+    payload = std::move(f);
   }
 
   // argv and envp as C strings; the strings live in spec and `env` until posix_spawn returns.
