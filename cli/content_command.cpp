@@ -6,11 +6,11 @@
 #include "json_output.hpp"
 
 #include <strata/digest/sha256.hpp>
+#include <strata/fs/posix.hpp>
 
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
@@ -34,41 +34,10 @@ std::string blob_path(std::string_view digest) {
   return "/v1/content/" + encode_segment(digest);
 }
 
+// "cannot <what> <path>: <strerror>", with the code lib/fs gives the errno.
 Error file_error(std::string_view what, const std::string& path, int err) {
-  Code code = err == ENOENT                     ? Code::NotFound
-              : (err == EACCES || err == EPERM) ? Code::PermissionDenied
-                                                : Code::Internal;
-  return Error(code, fmt::format("cannot {} {}: {}", what, path, std::strerror(err)));
+  return fs::sys_error(fmt::format("cannot {} {}", what, path), err);
 }
-
-// Owns a file descriptor; stdin and stdout are borrowed, never closed.
-class Fd {
-public:
-  explicit Fd(int fd = -1, bool owned = true) : fd_(fd), owned_(owned) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), owned_(o.owned_) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-      owned_ = o.owned_;
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-
-private:
-  void reset() {
-    if (fd_ >= 0 && owned_)
-      ::close(fd_);
-    fd_ = -1;
-  }
-
-  int fd_;
-  bool owned_;
-};
 
 // ---- ingest ----
 
@@ -84,11 +53,15 @@ struct IngestOptions {
 int run_ingest(const Globals& globals, const IngestOptions& o) {
   const bool from_stdin = o.file == "-";
   const std::string name = from_stdin ? std::string("standard input") : o.file;
-  Fd fd(from_stdin ? STDIN_FILENO : ::open(o.file.c_str(), O_RDONLY | O_CLOEXEC), !from_stdin);
-  if (fd.get() < 0)
-    return report(file_error("open", o.file, errno));
+  fs::UniqueFd opened; // standard input is borrowed, never closed
+  if (!from_stdin) {
+    opened.reset(::open(o.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!opened)
+      return report(file_error("open", o.file, errno));
+  }
+  const int fd = from_stdin ? STDIN_FILENO : opened.get();
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0)
+  if (::fstat(fd, &st) != 0)
     return report(file_error("stat", name, errno));
   if (S_ISDIR(st.st_mode))
     return report(invalid_argument(fmt::format("{} is a directory; give a file, or - for "
@@ -109,9 +82,9 @@ int run_ingest(const Globals& globals, const IngestOptions& o) {
   for (const auto& l : o.labels)
     params.emplace_back("label", l);
 
-  contentio::Source source = [&fd, &name](std::span<std::byte> buf) -> Result<std::size_t> {
+  contentio::Source source = [fd, &name](std::span<std::byte> buf) -> Result<std::size_t> {
     for (;;) {
-      auto n = ::read(fd.get(), buf.data(), buf.size());
+      auto n = ::read(fd, buf.data(), buf.size());
       if (n >= 0)
         return static_cast<std::size_t>(n);
       if (errno != EINTR)
@@ -167,18 +140,6 @@ struct GetOptions {
   std::string output;
 };
 
-Status write_all(int fd, std::span<const std::byte> data, const std::string& name) {
-  while (!data.empty()) {
-    auto n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return file_error("write", name, errno);
-    data = data.subspan(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 // Where `get` writes: standard output, a device or FIFO as it is, or a regular file that
 // appears under its name only once it is complete (a temporary file renamed into place).
 class Output {
@@ -188,7 +149,7 @@ public:
     out.path_ = path;
     if (path.empty() || path == "-") {
       out.name_ = "standard output";
-      out.fd_ = Fd(STDOUT_FILENO, false);
+      out.fd_ = STDOUT_FILENO; // borrowed, never closed
       return out;
     }
     out.name_ = path;
@@ -196,10 +157,10 @@ public:
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       if (S_ISDIR(st.st_mode))
         return invalid_argument(fmt::format("-o {} is a directory; name a file", path));
-      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0)
+      out.owned_.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!out.owned_)
         return file_error("open", path, errno);
-      out.fd_ = Fd(fd);
+      out.fd_ = out.owned_.get();
       return out;
     }
     std::filesystem::path p(path);
@@ -212,26 +173,27 @@ public:
     mode_t mask = ::umask(0);
     ::umask(mask);
     ::fchmod(fd, 0666 & ~mask);
-    out.fd_ = Fd(fd);
+    out.owned_.reset(fd);
+    out.fd_ = fd;
     return out;
   }
 
   Output() = default;
   Output(Output&& o) noexcept
       : path_(std::move(o.path_)), name_(std::move(o.name_)), temp_(std::exchange(o.temp_, {})),
-        fd_(std::move(o.fd_)) {}
+        owned_(std::move(o.owned_)), fd_(std::exchange(o.fd_, -1)) {}
   Output& operator=(Output&&) = delete;
   ~Output() {
     if (!temp_.empty())
       ::unlink(temp_.c_str()); // not committed: nothing half-written stays behind
   }
 
-  Status write(std::span<const std::byte> data) { return write_all(fd_.get(), data, name_); }
+  Status write(std::span<const std::byte> data) { return fs::write_all(fd_, data, name_); }
 
   Status commit() {
     if (temp_.empty())
       return {};
-    if (::fsync(fd_.get()) != 0)
+    if (::fsync(fd_) != 0)
       return file_error("write", name_, errno);
     if (::rename(temp_.c_str(), path_.c_str()) != 0)
       return file_error("rename a temporary file to", path_, errno);
@@ -245,7 +207,8 @@ private:
   std::string path_;
   std::string name_;
   std::string temp_;
-  Fd fd_;
+  fs::UniqueFd owned_; // unless fd_ is standard output
+  int fd_ = -1;
 };
 
 int run_get(const Globals& globals, const GetOptions& o) {

@@ -1,5 +1,7 @@
 #include "api/request.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <boost/beast/core/string.hpp>
 
 #include <iterator>
@@ -80,12 +82,10 @@ Result<Request> make_request(http::verb method, std::string_view target, http::f
   auto q = target.find('?');
   r.path = std::string(target.substr(0, q));
   if (q != std::string_view::npos) {
-    auto list = parse_query_list(target.substr(q + 1));
-    if (!list)
-      return std::move(list).error();
-    for (const auto& [key, value] : *list)
+    STRATA_TRY_ASSIGN(auto list, parse_query_list(target.substr(q + 1)));
+    for (const auto& [key, value] : list)
       r.query[key] = value;
-    r.query_list = std::move(*list);
+    r.query_list = std::move(list);
   }
   r.headers = std::move(headers);
   r.body = std::move(body);

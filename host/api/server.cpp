@@ -3,6 +3,8 @@
 #include "api/connection.hpp"
 #include "api/socket_file.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -147,10 +149,8 @@ Status ServerState::start() {
     return invalid_argument(fmt::format("the API socket path {} is {} bytes long; unix sockets "
                                         "allow at most {}; choose a shorter [api] address",
                                         path, path.size(), max_socket_path));
-  if (auto st = ensure_parent_dir(path); !st)
-    return st;
-  if (auto st = clear_stale_socket(path); !st)
-    return st;
+  STRATA_TRY(ensure_parent_dir(path));
+  STRATA_TRY(clear_stale_socket(path));
 
   auto staging = staging_path(path);
   bool staged = staging.size() <= max_socket_path;

@@ -1,5 +1,7 @@
 #include "api/uri.hpp"
 
+#include <strata/plugin/try.hpp>
+
 namespace strata::host::api {
 namespace {
 
@@ -84,11 +86,9 @@ Result<QueryList> parse_query_list(std::string_view query) {
 }
 
 Result<QueryParams> parse_query(std::string_view query) {
-  auto list = parse_query_list(query);
-  if (!list)
-    return std::move(list).error();
+  STRATA_TRY_ASSIGN(auto list, parse_query_list(query));
   QueryParams params;
-  for (auto& [key, value] : *list)
+  for (auto& [key, value] : list)
     params[std::move(key)] = std::move(value);
   return params;
 }

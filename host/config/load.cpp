@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -49,18 +51,14 @@ Result<Config> load_file(const std::string& path) {
 Result<Config> load_config(const std::optional<std::string>& explicit_path,
                            const std::string& default_path) {
   if (explicit_path) {
-    auto p = presence(*explicit_path);
-    if (!p)
-      return std::move(p).error();
-    if (*p == Presence::Missing)
+    STRATA_TRY_ASSIGN(auto p, presence(*explicit_path));
+    if (p == Presence::Missing)
       return not_found(
           fmt::format("config file {} does not exist: create it or drop --config", *explicit_path));
     return load_file(*explicit_path);
   }
-  auto p = presence(default_path);
-  if (!p)
-    return std::move(p).error();
-  if (*p == Presence::Present)
+  STRATA_TRY_ASSIGN(auto p, presence(default_path));
+  if (p == Presence::Present)
     return load_file(default_path);
   return parse_config(embedded_default_config(), std::string(embedded_source_name));
 }

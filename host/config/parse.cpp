@@ -1,6 +1,8 @@
 #include "config/config.hpp"
 #include "config/diagnostics.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -158,8 +160,7 @@ private:
         return error(elem, key,
                      fmt::format("key {} must be an array of strings; element {} is {}",
                                  toml_quoted(key.str()), i + 1, type_name(elem.type())));
-      if (auto st = check(key, elem, s->get()); !st)
-        return st;
+      STRATA_TRY(check(key, elem, s->get()));
       values.push_back(s->get());
     }
     out = std::move(values);
@@ -273,8 +274,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source_nam
   }
   Config cfg;
   cfg.source = source_name;
-  if (auto st = Validator(source_name).top_level(root, cfg); !st)
-    return std::move(st).error();
+  STRATA_TRY(Validator(source_name).top_level(root, cfg));
   return cfg;
 }
 

@@ -3,6 +3,8 @@
 #include "config/diagnostics.hpp"
 #include "config/toml_json.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <fmt/format.h>
 
 #include <memory>
@@ -76,10 +78,8 @@ private:
       // An empty default table is free-form: the plugin takes whatever keys the operator names.
       if (dt->empty())
         return copy(g);
-      auto merged = table(*dt, *g.as_table(), header + "." + toml_key(key.str()));
-      if (!merged)
-        return std::move(merged).error();
-      return Node(std::make_unique<toml::table>(std::move(*merged)));
+      STRATA_TRY_ASSIGN(auto merged, table(*dt, *g.as_table(), header + "." + toml_key(key.str())));
+      return Node(std::make_unique<toml::table>(std::move(merged)));
     }
     if (const auto* da = d.as_array())
       return array(*da, *g.as_array(), key, header);
@@ -183,10 +183,8 @@ Result<toml::table> effective_section(const Config& cfg, const std::string& uri,
 
 Result<json::object> plugin_config(const Config& cfg, const std::string& uri,
                                    const std::string& defaults_toml) {
-  auto section = config_detail::effective_section(cfg, uri, defaults_toml);
-  if (!section)
-    return std::move(section).error();
-  return config_detail::to_json(*section);
+  STRATA_TRY_ASSIGN(auto section, config_detail::effective_section(cfg, uri, defaults_toml));
+  return config_detail::to_json(section);
 }
 
 } // namespace strata::host

@@ -1,12 +1,12 @@
 #include "daemon/daemon.hpp"
 
 #include "api/server.hpp"
-#include "daemon/content_routes.hpp"
-#include "daemon/diff_routes.hpp"
-#include "daemon/image_routes.hpp"
-#include "daemon/routes.hpp"
-#include "daemon/snapshot_routes.hpp"
 #include "daemon/startup.hpp"
+#include "routes/content_routes.hpp"
+#include "routes/diff_routes.hpp"
+#include "routes/image_routes.hpp"
+#include "routes/plugin_routes.hpp"
+#include "routes/snapshot_routes.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>

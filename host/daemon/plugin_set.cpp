@@ -2,6 +2,8 @@
 
 #include "daemon/init_context.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -175,8 +177,7 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
   lookup.by_uri = [this](const std::string& u) { return get(u); };
   lookup.meta_by_uri = [lookup_instance = lookup.by_uri,
                         this](const std::string& u) -> Result<Meta> {
-    if (auto inst = lookup_instance(u); !inst)
-      return std::move(inst).error();
+    STRATA_TRY(lookup_instance(u));
     return slot(u)->record.meta;
   };
   lookup.by_type = [this](const std::string& type) {

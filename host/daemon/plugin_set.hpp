@@ -5,6 +5,7 @@
 #include "loader/loader.hpp"
 #include "strata/plugin/plugin_record.hpp"
 #include "strata/plugin/registration.hpp"
+#include "strata/plugin/try.hpp"
 #include "strata/registry/graph.hpp"
 
 #include <boost/core/demangle.hpp>
@@ -61,10 +62,8 @@ public:
   /// The instance of plugin `uri` as the interface T. Errors: as get(); InvalidArgument when the
   /// plugin is ok but does not implement T.
   template <class T> Result<std::shared_ptr<T>> get_as(const std::string& uri) const {
-    auto any = get(uri);
-    if (!any)
-      return std::move(any).error();
-    if (auto typed = std::dynamic_pointer_cast<T>(*any))
+    STRATA_TRY_ASSIGN(auto any, get(uri));
+    if (auto typed = std::dynamic_pointer_cast<T>(any))
       return typed;
     return invalid_argument("plugin " + uri + " is ok but does not implement " +
                             boost::core::demangle(typeid(T).name()));

@@ -1,6 +1,7 @@
 #include "strata/contentio/blob_source.hpp"
 
 #include "strata/contentio/blob_stream.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -26,10 +27,8 @@ Source blob_source(std::shared_ptr<ReaderAt> reader, std::string name, bool veri
   auto state = std::make_shared<BlobSourceState>(std::move(reader), std::move(name), verify);
   return [state](std::span<std::byte> buf) -> Result<std::size_t> {
     if (state->pending.empty()) {
-      auto chunk = state->stream.next();
-      if (!chunk)
-        return std::move(chunk).error();
-      state->pending = *chunk;
+      STRATA_TRY_ASSIGN(auto chunk, state->stream.next());
+      state->pending = chunk;
     }
     const std::size_t n = std::min(buf.size(), state->pending.size());
     if (n > 0)

@@ -1,6 +1,7 @@
 #include "strata/contentio/read_all.hpp"
 
 #include "strata/contentio/blob_stream.hpp"
+#include "strata/plugin/try.hpp"
 
 namespace strata::contentio {
 
@@ -16,12 +17,10 @@ Result<std::string> read_all(ReaderAt& reader, std::size_t limit, std::string_vi
   if (size > 0)
     out.reserve(static_cast<std::size_t>(size));
   for (;;) {
-    auto chunk = stream.next();
-    if (!chunk)
-      return std::move(chunk).error();
-    if (chunk->empty())
+    STRATA_TRY_ASSIGN(auto chunk, stream.next());
+    if (chunk.empty())
       return out;
-    out.append(reinterpret_cast<const char*>(chunk->data()), chunk->size());
+    out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
   }
 }
 

@@ -1,4 +1,5 @@
 #include "strata/fs/posix.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -13,10 +14,10 @@
 
 namespace strata::fs {
 
-void UniqueFd::reset() noexcept {
+void UniqueFd::reset(int fd) noexcept {
   if (fd_ >= 0)
     ::close(fd_);
-  fd_ = -1;
+  fd_ = fd;
 }
 
 Error sys_error(std::string_view what, int err) {
@@ -115,10 +116,8 @@ Result<std::string> random_hex(std::size_t n) {
 
 Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data,
                          mode_t mode) {
-  auto suffix = random_hex(8);
-  if (!suffix)
-    return std::move(suffix).error();
-  const std::string tmp = dir + "/." + name + "." + *suffix + ".tmp";
+  STRATA_TRY_ASSIGN(auto suffix, random_hex(8));
+  const std::string tmp = dir + "/." + name + "." + suffix + ".tmp";
   const std::string target = dir + "/" + name;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd)

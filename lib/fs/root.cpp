@@ -1,5 +1,6 @@
 #include "strata/fs/root.hpp"
 #include "strata/fs/walk.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <cerrno>
 #include <dirent.h>
@@ -131,8 +132,7 @@ Result<UniqueFd> Root::make_dirs(std::string_view rel, mode_t mode, const MadeDi
         return sys_error("cannot create directory \"" + prefix + "\" in " + path_, errno);
       next = open_prefix(parent.get(), part, prefix);
       if (next && created && made)
-        if (auto st = made(next.get(), prefix); !st)
-          return st.error();
+        STRATA_TRY(made(next.get(), prefix));
     }
     if (!next) {
       if (errno == ENOTDIR || errno == ENOENT || errno == EEXIST)
@@ -171,8 +171,7 @@ Status remove_all_at(int dirfd, const std::string& name, std::string_view displa
       return sys_error("cannot remove directory " + at.display(n), errno);
     return {};
   };
-  if (Status st = walk_below(dir.get(), display, v); !st)
-    return st;
+  STRATA_TRY(walk_below(dir.get(), display, v));
   dir.reset();
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
     return sys_error("cannot remove directory " + std::string(display), errno);

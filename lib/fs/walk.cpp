@@ -1,4 +1,5 @@
 #include "strata/fs/walk.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -75,18 +76,14 @@ public:
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.next == f.names.size()) {
-        if (Status s = pop(visit); !s)
-          return s;
+        STRATA_TRY(pop(visit));
         continue;
       }
       const std::string name = f.names[f.next++];
       int dirfd = fd_of(stack_.size() - 1);
-      auto descend = visit.enter(dirfd, name, *this);
-      if (!descend)
-        return std::move(descend).error();
-      if (*descend)
-        if (Status s = push(dirfd, name); !s)
-          return s;
+      STRATA_TRY_ASSIGN(auto descend, visit.enter(dirfd, name, *this));
+      if (descend)
+        STRATA_TRY(push(dirfd, name));
     }
     return {};
   }
@@ -146,8 +143,7 @@ private:
     stack_.pop_back();
     --open_;
     if (visit.leave) {
-      if (Status s = visit.leave(fd_of(i - 1), name, *this); !s)
-        return s;
+      STRATA_TRY(visit.leave(fd_of(i - 1), name, *this));
     }
     return {};
   }

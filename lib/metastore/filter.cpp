@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <strata/metastore/filter.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <exception>
 #include <optional>
@@ -52,10 +53,8 @@ public:
   Result<std::vector<Selector>> parse() {
     std::vector<Selector> out;
     for (;;) {
-      auto sel = selector();
-      if (!sel)
-        return std::move(sel).error();
-      out.push_back(std::move(*sel));
+      STRATA_TRY_ASSIGN(auto sel, selector());
+      out.push_back(std::move(sel));
       skip_space();
       if (at_end())
         return out;
@@ -84,10 +83,8 @@ private:
     Selector sel;
     skip_space();
     for (;;) {
-      auto f = field();
-      if (!f)
-        return std::move(f).error();
-      sel.fieldpath.push_back(std::move(*f));
+      STRATA_TRY_ASSIGN(auto f, field());
+      sel.fieldpath.push_back(std::move(f));
       if (at_end() || peek() != '.')
         break;
       ++pos_;
@@ -111,10 +108,8 @@ private:
       return fail_at(op_at, "unknown operator \"" + std::string(op) + "\"; use ==, != or ~=");
     skip_space();
     std::size_t value_at = pos_;
-    auto v = value();
-    if (!v)
-      return std::move(v).error();
-    sel.value = std::move(*v);
+    STRATA_TRY_ASSIGN(auto v, value());
+    sel.value = std::move(v);
     if (sel.op == Op::Matches) {
       // The regex compiler recurses per nesting level: bound the pattern it is given.
       if (sel.value.size() > kMaxRegex)
@@ -289,10 +284,8 @@ Result<Filters> Filters::parse(const std::vector<std::string>& filters) {
         impl->all = true;
         continue;
       }
-      auto sels = Parser(f).parse();
-      if (!sels)
-        return std::move(sels).error();
-      impl->any.push_back(std::move(*sels));
+      STRATA_TRY_ASSIGN(auto sels, Parser(f).parse());
+      impl->any.push_back(std::move(sels));
     }
     return Filters(std::move(impl));
   } catch (const std::exception& e) {

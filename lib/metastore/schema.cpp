@@ -7,6 +7,8 @@
 
 #include "state.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <string>
 
 namespace strata::metastore::detail {
@@ -34,13 +36,11 @@ CREATE TABLE labels (
 )sql";
 
 Result<std::int64_t> pragma_int(Connection& conn, const char* sql, std::string_view what) {
-  auto stmt = conn.prepare(sql);
-  if (!stmt)
-    return std::move(stmt).error();
-  auto row = stmt->step(what);
+  STRATA_TRY_ASSIGN(auto stmt, conn.prepare(sql));
+  auto row = stmt.step(what);
   if (!row)
     return std::move(row).error();
-  return *row ? stmt->int64(0) : 0;
+  return *row ? stmt.int64(0) : 0;
 }
 
 Status check_and_create(Connection& conn) {
@@ -48,25 +48,24 @@ Status check_and_create(Connection& conn) {
   auto version = pragma_int(conn, "PRAGMA user_version", "cannot read the schema version");
   if (!version)
     return std::move(version).error();
-  auto app = pragma_int(conn, "PRAGMA application_id", "cannot read the application id");
-  if (!app)
-    return std::move(app).error();
+  STRATA_TRY_ASSIGN(auto app,
+                    pragma_int(conn, "PRAGMA application_id", "cannot read the application id"));
   auto tables =
       pragma_int(conn, "SELECT count(*) FROM sqlite_schema", "cannot read the list of tables");
   if (!tables)
     return std::move(tables).error();
 
-  if (*app != 0 && *app != kApplicationId)
+  if (app != 0 && app != kApplicationId)
     return failed_precondition("metastore " + path +
                                " is a SQLite database of another application (application_id " +
-                               std::to_string(*app) + "); point strata at its own root");
+                               std::to_string(app) + "); point strata at its own root");
   if (*version > kSchemaVersion)
     return failed_precondition(
         "metastore " + path + " has schema version " + std::to_string(*version) +
         ", newer than the version " + std::to_string(kSchemaVersion) +
         " this strata supports; it was written by a newer strata: upgrade strata");
   if (*version == kSchemaVersion) {
-    if (*app != kApplicationId)
+    if (app != kApplicationId)
       return failed_precondition("metastore " + path +
                                  " is a SQLite database that strata did not create");
     return {};
@@ -76,8 +75,7 @@ Status check_and_create(Connection& conn) {
                                " is a SQLite database that strata did not create (it has " +
                                std::to_string(*tables) + " schema objects and user_version " +
                                std::to_string(*version) + "); point strata at its own root");
-  if (auto st = conn.exec(kCreateV1, "cannot create the schema"); !st)
-    return st;
+  STRATA_TRY(conn.exec(kCreateV1, "cannot create the schema"));
   const std::string stamp = "PRAGMA application_id = " + std::to_string(kApplicationId) +
                             "; PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
   return conn.exec(stamp.c_str(), "cannot record the schema version");
@@ -87,8 +85,7 @@ Status check_and_create(Connection& conn) {
 
 Status prepare_schema(Connection& conn) {
   // IMMEDIATE: two processes opening a fresh file must not both create the schema.
-  if (auto st = conn.exec("BEGIN IMMEDIATE", "cannot lock the database to check its schema"); !st)
-    return st;
+  STRATA_TRY(conn.exec("BEGIN IMMEDIATE", "cannot lock the database to check its schema"));
   Status st = check_and_create(conn);
   if (!st) {
     (void)conn.exec("ROLLBACK", "rollback");

@@ -1,5 +1,7 @@
 #include "sqlite.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <limits>
 
 namespace strata::metastore::detail {
@@ -152,10 +154,8 @@ Result<bool> Statement::step(std::string_view what) {
 
 Status Statement::run(std::string_view what) {
   for (;;) {
-    auto row = step(what);
+    STRATA_TRY_ASSIGN(auto row, step(what));
     if (!row)
-      return std::move(row).error();
-    if (!*row)
       return {};
   }
 }

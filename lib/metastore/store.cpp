@@ -3,6 +3,7 @@
 #include "state.hpp"
 
 #include <strata/fs/posix.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -54,13 +55,9 @@ Status create_file(const std::string& path) {
 }
 
 Status enable_wal(detail::Connection& conn) {
-  auto stmt = conn.prepare("PRAGMA journal_mode = WAL");
-  if (!stmt)
-    return std::move(stmt).error();
-  auto row = stmt->step("cannot switch to WAL mode");
-  if (!row)
-    return std::move(row).error();
-  std::string mode = *row ? stmt->text(0) : "";
+  STRATA_TRY_ASSIGN(auto stmt, conn.prepare("PRAGMA journal_mode = WAL"));
+  STRATA_TRY_ASSIGN(auto row, stmt.step("cannot switch to WAL mode"));
+  std::string mode = row ? stmt.text(0) : "";
   if (mode != "wal")
     return unavailable("metastore " + conn.path() +
                        ": the file system does not support SQLite's WAL mode (journal mode is \"" +
@@ -69,13 +66,9 @@ Status enable_wal(detail::Connection& conn) {
 }
 
 Status quick_check(detail::Connection& conn) {
-  auto stmt = conn.prepare("PRAGMA quick_check(1)");
-  if (!stmt)
-    return std::move(stmt).error();
-  auto row = stmt->step("cannot check the database");
-  if (!row)
-    return std::move(row).error();
-  std::string result = *row ? stmt->text(0) : "";
+  STRATA_TRY_ASSIGN(auto stmt, conn.prepare("PRAGMA quick_check(1)"));
+  STRATA_TRY_ASSIGN(auto row, stmt.step("cannot check the database"));
+  std::string result = row ? stmt.text(0) : "";
   if (result != "ok")
     return Error(Code::DataLoss, "metastore " + conn.path() + " is corrupt (" + result +
                                      "); move it aside and restore it from a backup");
@@ -85,8 +78,7 @@ Status quick_check(detail::Connection& conn) {
 Result<std::shared_ptr<detail::Pool>> open_pool(const std::string& path, const Options& options) {
   if (path.empty())
     return invalid_argument("metastore: the database path is empty");
-  if (auto st = create_file(path); !st)
-    return std::move(st).error();
+  STRATA_TRY(create_file(path));
   auto pool = std::make_shared<detail::Pool>();
   pool->path = path;
   pool->busy_timeout_ms = static_cast<int>(options.busy_timeout.count());
@@ -94,8 +86,7 @@ Result<std::shared_ptr<detail::Pool>> open_pool(const std::string& path, const O
   if (!conn)
     return std::move(conn).error();
   for (auto step : {enable_wal, quick_check, detail::prepare_schema})
-    if (auto st = step(**conn); !st)
-      return std::move(st).error();
+    STRATA_TRY(step(**conn));
   pool->release(std::move(*conn));
   return pool;
 }
@@ -104,10 +95,8 @@ Result<std::shared_ptr<detail::Pool>> open_pool(const std::string& path, const O
 
 Result<MetaStore> MetaStore::open(const std::string& path, const Options& options) {
   try {
-    auto pool = open_pool(path, options);
-    if (!pool)
-      return std::move(pool).error();
-    return MetaStore(std::move(*pool));
+    STRATA_TRY_ASSIGN(auto pool, open_pool(path, options));
+    return MetaStore(std::move(pool));
   } catch (const std::exception& e) {
     return internal_error("metastore: cannot open " + path + ": " + e.what());
   }
@@ -143,12 +132,10 @@ Result<Transaction> MetaStore::begin(bool writable) const {
 
 Status MetaStore::with_transaction(bool writable,
                                    const std::function<Status(Transaction&)>& fn) const {
-  auto tx = begin(writable);
-  if (!tx)
-    return std::move(tx).error();
+  STRATA_TRY_ASSIGN(auto tx, begin(writable));
   Status st;
   try {
-    st = fn(*tx);
+    st = fn(tx);
   } catch (const std::exception& e) {
     st = internal_error("metastore " + pool_->path + ": transaction body threw: " + e.what());
   } catch (...) {
@@ -156,7 +143,7 @@ Status MetaStore::with_transaction(bool writable,
   }
   if (!st)
     return st; // the destructor rolls back
-  return tx->commit();
+  return tx.commit();
 }
 
 } // namespace strata::metastore

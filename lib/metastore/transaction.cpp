@@ -4,6 +4,7 @@
 
 #include <strata/metastore/filter.hpp>
 #include <strata/plugin/labels.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -67,61 +68,51 @@ struct Row {
 };
 
 Result<std::optional<Row>> find(Connection& conn, const std::string& key) {
-  auto stmt = conn.prepare("SELECT id, kind, parent_id, created, updated, size, inodes "
-                           "FROM snapshots WHERE key = ?1");
-  if (!stmt)
-    return std::move(stmt).error();
-  stmt->bind(1, std::string_view(key));
-  auto row = stmt->step("cannot look up snapshot " + q(key));
+  STRATA_TRY_ASSIGN(auto stmt,
+                    conn.prepare("SELECT id, kind, parent_id, created, updated, size, inodes "
+                                 "FROM snapshots WHERE key = ?1"));
+  stmt.bind(1, std::string_view(key));
+  STRATA_TRY_ASSIGN(auto row, stmt.step("cannot look up snapshot " + q(key)));
   if (!row)
-    return std::move(row).error();
-  if (!*row)
     return std::optional<Row>();
   Row r;
-  r.id = stmt->int64(0);
-  r.kind = kind_from_db(stmt->int64(1));
-  r.parent_id = stmt->optional_int64(2);
-  r.created = stmt->int64(3);
-  r.updated = stmt->int64(4);
-  r.usage = Usage{stmt->int64(5), stmt->int64(6)};
+  r.id = stmt.int64(0);
+  r.kind = kind_from_db(stmt.int64(1));
+  r.parent_id = stmt.optional_int64(2);
+  r.created = stmt.int64(3);
+  r.updated = stmt.int64(4);
+  r.usage = Usage{stmt.int64(5), stmt.int64(6)};
   return std::optional<Row>(r);
 }
 
 Result<std::string> key_of(Connection& conn, SnapshotId id) {
-  auto stmt = conn.prepare("SELECT key FROM snapshots WHERE id = ?1");
-  if (!stmt)
-    return std::move(stmt).error();
-  stmt->bind(1, id);
-  auto row = stmt->step("cannot look up snapshot id " + std::to_string(id));
+  STRATA_TRY_ASSIGN(auto stmt, conn.prepare("SELECT key FROM snapshots WHERE id = ?1"));
+  stmt.bind(1, id);
+  STRATA_TRY_ASSIGN(auto row, stmt.step("cannot look up snapshot id " + std::to_string(id)));
   if (!row)
-    return std::move(row).error();
-  if (!*row)
     return Error(Code::DataLoss, "metastore " + conn.path() + ": snapshot id " +
                                      std::to_string(id) + " is referenced but missing");
-  return stmt->text(0);
+  return stmt.text(0);
 }
 
 /// `id` itself when `self`, then its ancestors, nearest first: one indexed lookup per layer.
 Result<std::vector<SnapshotId>> chain_of(Connection& conn, SnapshotId id) {
-  auto stmt = conn.prepare(R"sql(
+  STRATA_TRY_ASSIGN(auto stmt, conn.prepare(R"sql(
     WITH RECURSIVE chain(id, parent_id, depth) AS (
       SELECT id, parent_id, 0 FROM snapshots WHERE id = ?1
       UNION ALL
       SELECT s.id, s.parent_id, chain.depth + 1 FROM snapshots AS s JOIN chain
         ON s.id = chain.parent_id WHERE chain.depth < 1000000
     )
-    SELECT id FROM chain ORDER BY depth)sql");
-  if (!stmt)
-    return std::move(stmt).error();
-  stmt->bind(1, id);
+    SELECT id FROM chain ORDER BY depth)sql"));
+  stmt.bind(1, id);
   std::vector<SnapshotId> ids;
   for (;;) {
-    auto row = stmt->step("cannot read the parents of snapshot id " + std::to_string(id));
+    STRATA_TRY_ASSIGN(auto row,
+                      stmt.step("cannot read the parents of snapshot id " + std::to_string(id)));
     if (!row)
-      return std::move(row).error();
-    if (!*row)
       break;
-    ids.push_back(stmt->int64(0));
+    ids.push_back(stmt.int64(0));
   }
   return ids;
 }
@@ -133,18 +124,16 @@ Result<std::vector<SnapshotId>> parent_ids_of(Connection& conn, const Row& row) 
 }
 
 Result<Labels> labels_of(Connection& conn, SnapshotId id) {
-  auto stmt = conn.prepare("SELECT name, value FROM labels WHERE snapshot_id = ?1");
-  if (!stmt)
-    return std::move(stmt).error();
-  stmt->bind(1, id);
+  STRATA_TRY_ASSIGN(auto stmt,
+                    conn.prepare("SELECT name, value FROM labels WHERE snapshot_id = ?1"));
+  stmt.bind(1, id);
   Labels labels;
   for (;;) {
-    auto row = stmt->step("cannot read the labels of snapshot id " + std::to_string(id));
+    STRATA_TRY_ASSIGN(auto row,
+                      stmt.step("cannot read the labels of snapshot id " + std::to_string(id)));
     if (!row)
-      return std::move(row).error();
-    if (!*row)
       break;
-    labels.emplace(stmt->text(0), stmt->text(1));
+    labels.emplace(stmt.text(0), stmt.text(1));
   }
   return labels;
 }
@@ -152,21 +141,17 @@ Result<Labels> labels_of(Connection& conn, SnapshotId id) {
 /// Replaces the labels of `id`; empty values are never stored.
 Status write_labels(Connection& conn, SnapshotId id, const Labels& labels) {
   {
-    auto del = conn.prepare("DELETE FROM labels WHERE snapshot_id = ?1");
-    if (!del)
-      return std::move(del).error();
-    if (auto st = del->bind(1, id).run("cannot replace labels"); !st)
-      return st;
+    STRATA_TRY_ASSIGN(auto del, conn.prepare("DELETE FROM labels WHERE snapshot_id = ?1"));
+    STRATA_TRY(del.bind(1, id).run("cannot replace labels"));
   }
   for (const auto& [name, value] : labels) {
     if (value.empty())
       continue;
-    auto ins = conn.prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?1, ?2, ?3)");
-    if (!ins)
-      return std::move(ins).error();
-    ins->bind(1, id).bind(2, std::string_view(name)).bind(3, std::string_view(value));
-    if (auto st = ins->run("cannot store label " + q(name)); !st)
-      return st;
+    STRATA_TRY_ASSIGN(
+        auto ins,
+        conn.prepare("INSERT INTO labels (snapshot_id, name, value) VALUES (?1, ?2, ?3)"));
+    ins.bind(1, id).bind(2, std::string_view(name)).bind(3, std::string_view(value));
+    STRATA_TRY(ins.run("cannot store label " + q(name)));
   }
   return {};
 }
@@ -210,8 +195,7 @@ Result<T> run(detail::TxState* s, bool write, std::string_view op, const std::st
                                ": the transaction is read-only (begin(true) for writes)");
   Connection& conn = *s->conn;
   if (write)
-    if (auto st = conn.exec("SAVEPOINT op", "cannot " + what); !st)
-      return std::move(st).error();
+    STRATA_TRY(conn.exec("SAVEPOINT op", "cannot " + what));
   auto undo = [&] {
     if (write)
       (void)conn.exec("ROLLBACK TO op; RELEASE op", "rollback");
@@ -304,45 +288,36 @@ Result<Snapshot> Transaction::create_snapshot(Kind kind, const std::string& key,
                                   "come from commit");
         if (key.empty())
           return invalid_argument("metastore: cannot create a snapshot with an empty key");
-        auto existing = find(conn, key);
-        if (!existing)
-          return std::move(existing).error();
-        if (*existing)
+        STRATA_TRY_ASSIGN(auto existing, find(conn, key));
+        if (existing)
           return already_exists("metastore: snapshot " + q(key) + " already exists (" +
-                                lower_kind((*existing)->kind) + ")");
+                                lower_kind(existing->kind) + ")");
         Snapshot snap;
         snap.kind = kind;
         std::optional<SnapshotId> parent_id;
         if (!parent.empty()) {
-          auto p = find(conn, parent);
+          STRATA_TRY_ASSIGN(auto p, find(conn, parent));
           if (!p)
-            return std::move(p).error();
-          if (!*p)
             return not_found("metastore: parent " + q(parent) + " of snapshot " + q(key) +
                              " does not exist");
-          if ((*p)->kind != Kind::Committed)
+          if (p->kind != Kind::Committed)
             return invalid_argument("metastore: parent " + q(parent) + " of snapshot " + q(key) +
-                                    " is not a committed snapshot (it is " +
-                                    lower_kind((*p)->kind) + "); commit it first");
-          auto chain = chain_of(conn, (*p)->id);
-          if (!chain)
-            return std::move(chain).error();
-          snap.parent_ids = std::move(*chain);
-          parent_id = (*p)->id;
+                                    " is not a committed snapshot (it is " + lower_kind(p->kind) +
+                                    "); commit it first");
+          STRATA_TRY_ASSIGN(auto chain, chain_of(conn, p->id));
+          snap.parent_ids = std::move(chain);
+          parent_id = p->id;
         }
-        auto ins = conn.prepare("INSERT INTO snapshots (key, kind, parent_id, created, updated) "
-                                "VALUES (?1, ?2, ?3, ?4, ?4)");
-        if (!ins)
-          return std::move(ins).error();
-        ins->bind(1, std::string_view(key))
+        STRATA_TRY_ASSIGN(
+            auto ins, conn.prepare("INSERT INTO snapshots (key, kind, parent_id, created, updated) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?4)"));
+        ins.bind(1, std::string_view(key))
             .bind(2, static_cast<std::int64_t>(kind))
             .bind(3, parent_id)
             .bind(4, now_ns());
-        if (auto st = ins->run("cannot create snapshot " + q(key)); !st)
-          return std::move(st).error();
+        STRATA_TRY(ins.run("cannot create snapshot " + q(key)));
         snap.id = sqlite3_last_insert_rowid(conn.handle());
-        if (auto st = write_labels(conn, snap.id, labels); !st)
-          return std::move(st).error();
+        STRATA_TRY(write_labels(conn, snap.id, labels));
         return snap;
       });
   if (r)
@@ -361,10 +336,8 @@ Result<Snapshot> Transaction::get_snapshot(const std::string& key) {
         if ((*row)->kind == Kind::Committed)
           return failed_precondition("metastore: snapshot " + q(key) +
                                      " is committed; only active and view snapshots have mounts");
-        auto pids = parent_ids_of(conn, **row);
-        if (!pids)
-          return std::move(pids).error();
-        return Snapshot{(*row)->id, (*row)->kind, std::move(*pids)};
+        STRATA_TRY_ASSIGN(auto pids, parent_ids_of(conn, **row));
+        return Snapshot{(*row)->id, (*row)->kind, std::move(pids)};
       });
 }
 
@@ -393,27 +366,18 @@ Result<Info> Transaction::update_info(const Info& info,
           return std::move(row).error();
         if (!*row)
           return missing(info.name);
-        auto current = labels_of(conn, (*row)->id);
-        if (!current)
-          return std::move(current).error();
-        auto labels = update_labels(*current, info.labels, fieldpaths);
+        STRATA_TRY_ASSIGN(auto current, labels_of(conn, (*row)->id));
+        auto labels = update_labels(current, info.labels, fieldpaths);
         if (!labels)
           return std::move(labels).error().wrap("metastore: snapshot " + q(info.name));
-        if (auto st = write_labels(conn, (*row)->id, *labels); !st)
-          return std::move(st).error();
-        auto upd = conn.prepare("UPDATE snapshots SET updated = ?2 WHERE id = ?1");
-        if (!upd)
-          return std::move(upd).error();
+        STRATA_TRY(write_labels(conn, (*row)->id, *labels));
+        STRATA_TRY_ASSIGN(auto upd,
+                          conn.prepare("UPDATE snapshots SET updated = ?2 WHERE id = ?1"));
         (*row)->updated = now_ns();
-        if (auto st = upd->bind(1, (*row)->id)
-                          .bind(2, (*row)->updated)
-                          .run("cannot update " + q(info.name));
-            !st)
-          return std::move(st).error();
-        auto rec = load_record(conn, info.name, **row);
-        if (!rec)
-          return std::move(rec).error();
-        return std::move(rec->info);
+        STRATA_TRY(
+            upd.bind(1, (*row)->id).bind(2, (*row)->updated).run("cannot update " + q(info.name)));
+        STRATA_TRY_ASSIGN(auto rec, load_record(conn, info.name, **row));
+        return std::move(rec.info);
       });
 }
 
@@ -431,53 +395,45 @@ Result<SnapshotId> Transaction::commit_active(const std::string& key, const std:
         if (!*row)
           return not_found("metastore: cannot commit: active snapshot " + q(key) +
                            " does not exist");
-        auto taken = find(conn, name);
-        if (!taken)
-          return std::move(taken).error();
-        if (*taken)
+        STRATA_TRY_ASSIGN(auto taken, find(conn, name));
+        if (taken)
           return already_exists("metastore: cannot commit " + q(key) + ": snapshot " + q(name) +
-                                " already exists (" + lower_kind((*taken)->kind) + ")");
+                                " already exists (" + lower_kind(taken->kind) + ")");
         Row& r = **row;
         if (r.kind != Kind::Active)
           return failed_precondition("metastore: cannot commit snapshot " + q(key) + ": it is " +
                                      lower_kind(r.kind) + ", not active");
         if (!parent.empty()) {
           if (r.parent_id) {
-            auto current = key_of(conn, *r.parent_id);
-            if (!current)
-              return std::move(current).error();
-            if (*current != parent)
+            STRATA_TRY_ASSIGN(auto current, key_of(conn, *r.parent_id));
+            if (current != parent)
               return invalid_argument("metastore: cannot commit " + q(key) + " onto parent " +
-                                      q(parent) + ": its parent is " + q(*current));
+                                      q(parent) + ": its parent is " + q(current));
           } else {
-            auto p = find(conn, parent);
+            STRATA_TRY_ASSIGN(auto p, find(conn, parent));
             if (!p)
-              return std::move(p).error();
-            if (!*p)
               return not_found("metastore: cannot commit " + q(key) + " onto parent " + q(parent) +
                                ": the parent does not exist");
-            if ((*p)->kind != Kind::Committed)
+            if (p->kind != Kind::Committed)
               return failed_precondition("metastore: cannot commit " + q(key) + " onto parent " +
-                                         q(parent) + ": the parent is " + lower_kind((*p)->kind) +
+                                         q(parent) + ": the parent is " + lower_kind(p->kind) +
                                          ", not committed");
-            r.parent_id = (*p)->id;
+            r.parent_id = p->id;
           }
         }
-        auto upd = conn.prepare("UPDATE snapshots SET key = ?2, kind = ?3, parent_id = ?4, "
-                                "created = ?5, updated = ?5, size = ?6, inodes = ?7 WHERE id = ?1");
-        if (!upd)
-          return std::move(upd).error();
-        upd->bind(1, r.id)
+        STRATA_TRY_ASSIGN(
+            auto upd,
+            conn.prepare("UPDATE snapshots SET key = ?2, kind = ?3, parent_id = ?4, "
+                         "created = ?5, updated = ?5, size = ?6, inodes = ?7 WHERE id = ?1"));
+        upd.bind(1, r.id)
             .bind(2, std::string_view(name))
             .bind(3, static_cast<std::int64_t>(Kind::Committed))
             .bind(4, r.parent_id)
             .bind(5, now_ns())
             .bind(6, usage.size)
             .bind(7, usage.inodes);
-        if (auto st = upd->run("cannot commit " + q(key) + " as " + q(name)); !st)
-          return std::move(st).error();
-        if (auto st = write_labels(conn, r.id, labels); !st)
-          return std::move(st).error();
+        STRATA_TRY(upd.run("cannot commit " + q(key) + " as " + q(name)));
+        STRATA_TRY(write_labels(conn, r.id, labels));
         return r.id;
       });
 }
@@ -485,16 +441,14 @@ Result<SnapshotId> Transaction::commit_active(const std::string& key, const std:
 Result<Removed> Transaction::remove(const std::string& key) {
   return run<Removed>(
       s_.get(), true, "remove snapshot", key, [&](Connection& conn) -> Result<Removed> {
-        auto row = find(conn, key);
+        STRATA_TRY_ASSIGN(auto row, find(conn, key));
         if (!row)
-          return std::move(row).error();
-        if (!*row)
           return missing(key);
         {
           auto child = conn.prepare("SELECT key FROM snapshots WHERE parent_id = ?1 LIMIT 1");
           if (!child)
             return std::move(child).error();
-          child->bind(1, (*row)->id);
+          child->bind(1, row->id);
           auto has = child->step("cannot look for children of " + q(key));
           if (!has)
             return std::move(has).error();
@@ -503,36 +457,27 @@ Result<Removed> Transaction::remove(const std::string& key) {
                                        " with child: snapshot " + q(child->text(0)) +
                                        " has it as parent; remove its children first");
         }
-        auto del = conn.prepare("DELETE FROM snapshots WHERE id = ?1");
-        if (!del)
-          return std::move(del).error();
-        if (auto st = write_labels(conn, (*row)->id, {}); !st)
+        STRATA_TRY_ASSIGN(auto del, conn.prepare("DELETE FROM snapshots WHERE id = ?1"));
+        if (auto st = write_labels(conn, row->id, {}); !st)
           return std::move(st).error();
-        if (auto st = del->bind(1, (*row)->id).run("cannot remove " + q(key)); !st)
-          return std::move(st).error();
-        return Removed{(*row)->id, (*row)->kind};
+        STRATA_TRY(del.bind(1, row->id).run("cannot remove " + q(key)));
+        return Removed{row->id, row->kind};
       });
 }
 
 Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filters) {
-  auto parsed = Filters::parse(filters);
-  if (!parsed)
-    return std::move(parsed).error();
+  STRATA_TRY_ASSIGN(auto parsed, Filters::parse(filters));
   // Everything is read first, so that fn may use this transaction while we iterate.
   auto infos = run<std::vector<Info>>(
       s_.get(), false, "walk", "", [&](Connection& conn) -> Result<std::vector<Info>> {
         std::unordered_map<SnapshotId, Labels> labels;
         {
-          auto stmt = conn.prepare("SELECT snapshot_id, name, value FROM labels");
-          if (!stmt)
-            return std::move(stmt).error();
+          STRATA_TRY_ASSIGN(auto stmt, conn.prepare("SELECT snapshot_id, name, value FROM labels"));
           for (;;) {
-            auto row = stmt->step("cannot read labels");
+            STRATA_TRY_ASSIGN(auto row, stmt.step("cannot read labels"));
             if (!row)
-              return std::move(row).error();
-            if (!*row)
               break;
-            labels[stmt->int64(0)].emplace(stmt->text(1), stmt->text(2));
+            labels[stmt.int64(0)].emplace(stmt.text(1), stmt.text(2));
           }
         }
         auto stmt =
@@ -543,10 +488,8 @@ Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filte
           return std::move(stmt).error();
         std::vector<Info> out;
         for (;;) {
-          auto row = stmt->step("cannot list snapshots");
+          STRATA_TRY_ASSIGN(auto row, stmt->step("cannot list snapshots"));
           if (!row)
-            return std::move(row).error();
-          if (!*row)
             break;
           Info info;
           info.name = stmt->text(1);
@@ -556,7 +499,7 @@ Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filte
           info.updated = from_ns(stmt->int64(5));
           if (auto it = labels.find(stmt->int64(0)); it != labels.end())
             info.labels = std::move(it->second);
-          if (parsed->matches(info))
+          if (parsed.matches(info))
             out.push_back(std::move(info));
         }
         return out;
@@ -565,8 +508,7 @@ Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filte
     return std::move(infos).error();
   try {
     for (const auto& info : *infos)
-      if (auto st = fn(info); !st)
-        return st;
+      STRATA_TRY(fn(info));
   } catch (const std::exception& e) {
     return internal_error("metastore: walk callback threw: " + std::string(e.what()));
   } catch (...) {
@@ -578,17 +520,13 @@ Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filte
 Result<std::map<SnapshotId, std::string>> Transaction::id_map() {
   using Map = std::map<SnapshotId, std::string>;
   return run<Map>(s_.get(), false, "list ids", "", [&](Connection& conn) -> Result<Map> {
-    auto stmt = conn.prepare("SELECT id, key FROM snapshots");
-    if (!stmt)
-      return std::move(stmt).error();
+    STRATA_TRY_ASSIGN(auto stmt, conn.prepare("SELECT id, key FROM snapshots"));
     Map out;
     for (;;) {
-      auto row = stmt->step("cannot list snapshot ids");
+      STRATA_TRY_ASSIGN(auto row, stmt.step("cannot list snapshot ids"));
       if (!row)
-        return std::move(row).error();
-      if (!*row)
         break;
-      out.emplace(stmt->int64(0), stmt->text(1));
+      out.emplace(stmt.int64(0), stmt.text(1));
     }
     return out;
   });

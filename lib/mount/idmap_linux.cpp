@@ -6,6 +6,7 @@
 #include "sys_linux.hpp"
 
 #include <strata/fs/root.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -63,8 +64,7 @@ Status idmapped_bind(const std::string& source, const std::string& target, int u
     return detail::mount_error("cannot clone \"" + source + "\" to bind it on \"" + target + "\"",
                                err);
   }
-  if (Status st = detail::idmap_tree(tree.get(), userns_fd, attrs, source, target); !st)
-    return st;
+  STRATA_TRY(detail::idmap_tree(tree.get(), userns_fd, attrs, source, target));
   return detail::attach_tree(tree.get(), target, target);
 }
 

@@ -7,6 +7,7 @@
 #include "sys_linux.hpp"
 
 #include <strata/fs/root.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -245,17 +246,13 @@ Status mount_with_fsconfig(const Mount& m, const ParsedOptions& p, const Overlay
     return fail(step, err, fsfd.get());
   };
   if (!m.source.empty())
-    if (Status st = set("source", &m.source); !st)
-      return st;
+    STRATA_TRY(set("source", &m.source));
   for (const std::string& l : spec.lower)
-    if (Status st = set("lowerdir+", &l); !st)
-      return st;
+    STRATA_TRY(set("lowerdir+", &l));
   for (const std::string& l : spec.data_layers)
-    if (Status st = set("datadir+", &l); !st)
-      return st;
+    STRATA_TRY(set("datadir+", &l));
   for (const Param& prm : spec.params)
-    if (Status st = set(prm.key.c_str(), prm.flag ? nullptr : &prm.value); !st)
-      return st;
+    STRATA_TRY(set(prm.key.c_str(), prm.flag ? nullptr : &prm.value));
   // Superblock flags travel as parameters; per-mount flags as fsmount attributes.
   static constexpr std::pair<unsigned long, const char*> kSbFlags[] = {
       {MS_RDONLY, "ro"},         {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"},
@@ -263,8 +260,7 @@ Status mount_with_fsconfig(const Mount& m, const ParsedOptions& p, const Overlay
   };
   for (const auto& [bit, key] : kSbFlags)
     if (p.flags & bit)
-      if (Status st = set(key, nullptr); !st)
-        return st;
+      STRATA_TRY(set(key, nullptr));
   if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
     return fail("creating the filesystem", errno, fsfd.get());
   auto attrs = static_cast<unsigned int>(detail::mount_attr_set(detail::per_mount_flags(p.flags)));
@@ -320,12 +316,10 @@ Status mount_overlay_parsed(const Mount& m, const ParsedOptions& p, const std::s
   auto spec = parse_spec(p);
   if (!spec)
     return spec.error().wrap(describe_mount("overlay", m.source, display, p.data_string()));
-  if (Status st = refuse_shared_upper(*spec, display); !st)
-    return st;
+  STRATA_TRY(refuse_shared_upper(*spec, display));
   IdmappedLayers idmapped;
   if (p.idmapped())
-    if (Status st = idmapped.prepare(*spec, p, display); !st)
-      return st;
+    STRATA_TRY(idmapped.prepare(*spec, p, display));
 
   if (method == OverlayMethod::Auto)
     method = overlay_lowerdir_append_supported() && fits_fsconfig(*spec) ? OverlayMethod::Fsconfig
@@ -352,8 +346,7 @@ Status mount_overlay(const Mount& m, const std::string& target, OverlayMethod me
     return invalid_argument("overlay on \"" + target + "\": option \"" +
                             (p.loop ? std::string("loop") : p.internal.front()) +
                             "\" does not apply to overlay");
-  if (Status st = detail::mount_overlay_parsed(m, p, target, target, method); !st)
-    return st;
+  STRATA_TRY(detail::mount_overlay_parsed(m, p, target, target, method));
   if (p.propagation != 0)
     if (Status st = detail::set_propagation(target, target, p.propagation); !st) {
       ::umount2(target.c_str(), MNT_DETACH);
@@ -411,8 +404,7 @@ Result<bool> probe_overlay(const std::string& dir, Extra&& extra, Fill&& fill, C
   }
   if (stuck)
     return ok;
-  if (Status st = fs::remove_all_at(AT_FDCWD, t, t); !st)
-    return st.error();
+  STRATA_TRY(fs::remove_all_at(AT_FDCWD, t, t));
   return ok;
 }
 

@@ -1,6 +1,8 @@
 // Error formatting and small helpers shared by the Linux mount sources.
 #include "sys_linux.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -79,10 +81,8 @@ Status set_propagation(const std::string& path, const std::string& display,
 Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix) {
   std::string base = (parent.empty() ? std::string("/tmp") : parent) + "/" + std::string(prefix);
   for (int attempt = 0;; ++attempt) {
-    auto suffix = fs::random_hex(8);
-    if (!suffix)
-      return std::move(suffix).error();
-    std::string path = base + *suffix;
+    STRATA_TRY_ASSIGN(auto suffix, fs::random_hex(8));
+    std::string path = base + suffix;
     if (::mkdir(path.c_str(), 0700) == 0)
       return path;
     if (errno != EEXIST || attempt == 16)

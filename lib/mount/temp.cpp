@@ -2,6 +2,7 @@
 #include "strata/mount/temp.hpp"
 
 #include "strata/mount/mount.hpp"
+#include "strata/plugin/try.hpp"
 #include "sys_linux.hpp"
 
 #include <cerrno>
@@ -11,15 +12,13 @@
 namespace strata::mount {
 
 Result<TempMount> TempMount::create(const std::vector<Mount>& mounts, const std::string& parent) {
-  auto dir = detail::make_temp_dir(parent, "strata-mount-");
-  if (!dir)
-    return std::move(dir).error();
+  STRATA_TRY_ASSIGN(auto dir, detail::make_temp_dir(parent, "strata-mount-"));
   std::vector<Mount> ms = remove_volatile(mounts);
-  if (Status st = mount_all(ms, *dir); !st) {
-    ::rmdir(dir->c_str());
-    return st.error().wrap("temporary mount on \"" + *dir + "\"");
+  if (Status st = mount_all(ms, dir); !st) {
+    ::rmdir(dir.c_str());
+    return st.error().wrap("temporary mount on \"" + dir + "\"");
   }
-  return TempMount(std::move(*dir), std::move(ms));
+  return TempMount(std::move(dir), std::move(ms));
 }
 
 TempMount::TempMount(TempMount&& other) noexcept
@@ -46,10 +45,8 @@ Status TempMount::release() {
   if (path_.empty())
     return {};
   // Everything stacked on the directory goes, whatever mounts_ says.
-  if (Status st = unmount_mounts(mounts_, path_); !st)
-    return st;
-  if (Status st = unmount_all(path_); !st)
-    return st;
+  STRATA_TRY(unmount_mounts(mounts_, path_));
+  STRATA_TRY(unmount_all(path_));
   if (::rmdir(path_.c_str()) != 0 && errno != ENOENT)
     return detail::mount_error("cannot remove temporary mount directory \"" + path_ + "\"", errno);
   path_.clear();

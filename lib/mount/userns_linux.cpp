@@ -2,6 +2,7 @@
 // created with CLONE_PIDFD, everything opened by PID is confirmed through the pidfd before use,
 // and the helper is killed and reaped through the pidfd too (never by PID).
 #include "strata/mount/idmap.hpp"
+#include "strata/plugin/try.hpp"
 
 #include "sys_linux.hpp"
 
@@ -119,8 +120,7 @@ Result<fs::UniqueFd> user_namespace_fd(std::string_view uid_map, std::string_vie
   auto gids = parse_id_mappings(gid_map);
   if (!gids)
     return gids.error().wrap("gid map");
-  if (Status st = pidfd_support(); !st)
-    return st.error();
+  STRATA_TRY(pidfd_support());
 
   int pidfd = -1;
   CloneArgs args{};
@@ -167,10 +167,8 @@ Result<fs::UniqueFd> user_namespace_fd(std::string_view uid_map, std::string_vie
     return detail::mount_error("cannot open the namespace files of user namespace helper " +
                                    std::to_string(helper.pid()),
                                err);
-  if (Status st = write_map(uid_fd.get(), format_proc_id_map(*uids), "uid_map", helper.pid()); !st)
-    return st.error();
-  if (Status st = write_map(gid_fd.get(), format_proc_id_map(*gids), "gid_map", helper.pid()); !st)
-    return st.error();
+  STRATA_TRY(write_map(uid_fd.get(), format_proc_id_map(*uids), "uid_map", helper.pid()));
+  STRATA_TRY(write_map(gid_fd.get(), format_proc_id_map(*gids), "gid_map", helper.pid()));
   return ns;
 }
 

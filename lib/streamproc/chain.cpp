@@ -1,4 +1,5 @@
 // Choosing processors for a media type and owning the stages that run them.
+#include <strata/plugin/try.hpp>
 #include <strata/streamproc/chain.hpp>
 
 #include "stage.hpp"
@@ -96,10 +97,8 @@ Result<Chain> build_chain(const std::vector<ProcessorSpec>& specs, std::string m
                                 ".returns or the accepts lists so that the chain ends in a "
                                 "layer tar");
       if (!runtime->cancel) {
-        auto c = detail::Cancel::make();
-        if (!c)
-          return std::move(c).error();
-        runtime->cancel = std::move(*c);
+        STRATA_TRY_ASSIGN(auto c, detail::Cancel::make());
+        runtime->cancel = std::move(c);
       }
       auto stage =
           detail::Stage::start(*pick, media_type, std::move(input), options, runtime->cancel);

@@ -1,4 +1,5 @@
 // Strict decoding of the `stream_processors` config table.
+#include <strata/plugin/try.hpp>
 #include <strata/streamproc/processor.hpp>
 
 #include <optional>
@@ -57,10 +58,8 @@ Result<std::vector<std::string>> string_list(const std::string& key, const json:
     if (!a[i].is_string())
       return invalid_argument(item + " must be a string, not " + std::string(kind_name(a[i])) +
                               "; " + key + " must be " + want);
-    auto s = string_value(item, a[i], "");
-    if (!s)
-      return std::move(s).error();
-    out.push_back(std::move(*s));
+    STRATA_TRY_ASSIGN(auto s, string_value(item, a[i], ""));
+    out.push_back(std::move(s));
   }
   return out;
 }
@@ -93,10 +92,10 @@ Result<ProcessorSpec> parse_one(const std::string& id, const json::value& v) {
     const std::string key = where + "." + name;
     const json::value& fv = field.value();
     if (name == "accepts") {
-      auto l = string_list(key, fv, "[\"application/vnd.oci.image.layer.v1.tar+gzip+encrypted\"]");
-      if (!l)
-        return std::move(l).error();
-      spec.accepts = std::move(*l);
+      STRATA_TRY_ASSIGN(
+          auto l,
+          string_list(key, fv, "[\"application/vnd.oci.image.layer.v1.tar+gzip+encrypted\"]"));
+      spec.accepts = std::move(l);
       has_accepts = true;
       if (spec.accepts.empty())
         return invalid_argument(key + " is empty; list the media types this processor converts");
@@ -104,33 +103,28 @@ Result<ProcessorSpec> parse_one(const std::string& id, const json::value& v) {
         if (spec.accepts[i].empty())
           return invalid_argument(key + "[" + std::to_string(i) + "] is empty; write a media type");
     } else if (name == "returns") {
-      auto s = string_value(key, fv, "\"application/vnd.oci.image.layer.v1.tar+gzip\"");
-      if (!s)
-        return std::move(s).error();
-      if (s->empty())
+      STRATA_TRY_ASSIGN(auto s,
+                        string_value(key, fv, "\"application/vnd.oci.image.layer.v1.tar+gzip\""));
+      if (s.empty())
         return invalid_argument(key + " is empty; write the media type of the output");
-      spec.returns = std::move(*s);
+      spec.returns = std::move(s);
       has_returns = true;
     } else if (name == "path") {
-      auto s = string_value(key, fv, "\"/usr/local/bin/ctd-decoder\"");
-      if (!s)
-        return std::move(s).error();
-      if (s->empty())
+      STRATA_TRY_ASSIGN(auto s, string_value(key, fv, "\"/usr/local/bin/ctd-decoder\""));
+      if (s.empty())
         return invalid_argument(key + " is empty; write the absolute path of the binary");
-      spec.path = std::move(*s);
+      spec.path = std::move(s);
       has_path = true;
     } else if (name == "args") {
-      auto l = string_list(key, fv, "[\"--decryption-keys-path\", \"/etc/strata/keys\"]");
-      if (!l)
-        return std::move(l).error();
-      spec.args = std::move(*l);
+      STRATA_TRY_ASSIGN(auto l,
+                        string_list(key, fv, "[\"--decryption-keys-path\", \"/etc/strata/keys\"]"));
+      spec.args = std::move(l);
     } else if (name == "env") {
-      auto l = string_list(key, fv, "[\"OCICRYPT_KEYPROVIDER_CONFIG=/etc/strata/ocicrypt.conf\"]");
-      if (!l)
-        return std::move(l).error();
-      if (auto s = check_env(key, *l); !s)
-        return std::move(s).error();
-      spec.env = std::move(*l);
+      STRATA_TRY_ASSIGN(
+          auto l,
+          string_list(key, fv, "[\"OCICRYPT_KEYPROVIDER_CONFIG=/etc/strata/ocicrypt.conf\"]"));
+      STRATA_TRY(check_env(key, l));
+      spec.env = std::move(l);
     } else {
       return invalid_argument(key +
                               " is not a known key; remove it (the keys of a stream "
@@ -163,10 +157,8 @@ Result<std::vector<ProcessorSpec>> parse_processors(const json::object& table) {
                                 "[stream_processors.<id>]");
       if (id.find('\0') != std::string::npos)
         return invalid_argument("stream_processors has an id containing a NUL byte; rename it");
-      auto spec = parse_one(id, entry.value());
-      if (!spec)
-        return std::move(spec).error();
-      out.push_back(std::move(*spec));
+      STRATA_TRY_ASSIGN(auto spec, parse_one(id, entry.value()));
+      out.push_back(std::move(spec));
     }
     return out;
   } catch (const std::exception& e) {

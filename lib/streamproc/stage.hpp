@@ -3,6 +3,7 @@
 // feeds it) and the chain-wide cancellation signal. stage_linux.cpp implements them.
 
 #include <strata/contentio/stream.hpp>
+#include <strata/fs/posix.hpp>
 #include <strata/plugin/error.hpp>
 #include <strata/streamproc/chain.hpp>
 #include <strata/streamproc/processor.hpp>
@@ -28,11 +29,11 @@ public:
   Cancel(const Cancel&) = delete;
   Cancel& operator=(const Cancel&) = delete;
   void fire() noexcept;
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
 
 private:
   explicit Cancel(int fd) : fd_(fd) {}
-  int fd_;
+  fs::UniqueFd fd_;
 };
 
 class Stage {
@@ -81,10 +82,10 @@ private:
   // this process inside read(); the mutex keeps a signal from ever reaching a reaped pid.
   std::mutex process_mutex_;
   int pid_ = -1;
-  int pidfd_ = -1;
-  int stdin_w_ = -1; // owned by the feeder thread once it runs
-  int stdout_r_ = -1;
-  int stderr_r_ = -1;
+  fs::UniqueFd pidfd_;
+  fs::UniqueFd stdin_w_; // owned by the feeder thread once it runs
+  fs::UniqueFd stdout_r_;
+  fs::UniqueFd stderr_r_;
   bool stderr_open_ = true;
   bool reaped_ = false; // guarded by process_mutex_
   int wait_status_ = 0; // guarded by process_mutex_

@@ -3,6 +3,8 @@
 // with the chain's cancel eventfd, and a feeder thread pumping the input into its stdin.
 #include "stage.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -46,84 +48,54 @@ std::string errno_text(int err) {
   return d != nullptr ? std::string(d) : "error " + std::to_string(err);
 }
 
-// Owns a descriptor until released.
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = fd;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-void close_fd(int& fd) noexcept {
-  if (fd >= 0)
-    ::close(fd);
-  fd = -1;
-}
+using fs::UniqueFd;
 
 // Moves `fd` to a number >= 4 so that the child's dup2 onto 0..3 can never clobber another of
 // the descriptors it still has to dup (possible when the daemon runs with 0..2 closed).
-Status lift(Fd& fd) {
+Status lift(UniqueFd& fd) {
   if (fd.get() >= 4)
     return {};
   int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 4);
   if (moved < 0)
-    return internal_error("stream processor: fcntl(F_DUPFD_CLOEXEC): " + errno_text(errno));
+    return fs::sys_error("stream processor: fcntl(F_DUPFD_CLOEXEC)", errno);
   fd.reset(moved);
   return {};
 }
 
-Status make_pipe(Fd& read_end, Fd& write_end) {
+Status make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0)
-    return internal_error("stream processor: pipe2: " + errno_text(errno));
+    return fs::sys_error("stream processor: pipe2", errno);
   read_end.reset(p[0]);
   write_end.reset(p[1]);
-  if (auto s = lift(read_end); !s)
-    return s;
+  STRATA_TRY(lift(read_end));
   return lift(write_end);
 }
 
 Status set_nonblocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-    return internal_error("stream processor: fcntl(O_NONBLOCK): " + errno_text(errno));
+    return fs::sys_error("stream processor: fcntl(O_NONBLOCK)", errno);
   return {};
 }
 
 // A sealed-size memfd holding the payload, positioned at 0, for the child's fd 3.
-Result<Fd> payload_file(const std::string& id, const std::string& payload) {
-  Fd fd(::memfd_create(("strata-streamproc-payload-" + id).c_str(), MFD_CLOEXEC));
+Result<UniqueFd> payload_file(const std::string& id, const std::string& payload) {
+  UniqueFd fd(::memfd_create(("strata-streamproc-payload-" + id).c_str(), MFD_CLOEXEC));
   if (fd.get() < 0)
-    return internal_error("stream processor \"" + id + "\": memfd_create: " + errno_text(errno));
+    return fs::sys_error("stream processor \"" + id + "\": memfd_create", errno);
   std::size_t off = 0;
   while (off < payload.size()) {
     ssize_t n = ::write(fd.get(), payload.data() + off, payload.size() - off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      return internal_error("stream processor \"" + id +
-                            "\": writing the payload: " + errno_text(errno));
+      return fs::sys_error("stream processor \"" + id + "\": writing the payload", errno);
     off += static_cast<std::size_t>(n);
   }
   if (::lseek(fd.get(), 0, SEEK_SET) != 0)
-    return internal_error("stream processor \"" + id + "\": lseek: " + errno_text(errno));
-  if (auto s = lift(fd); !s)
-    return std::move(s).error();
+    return fs::sys_error("stream processor \"" + id + "\": lseek", errno);
+  STRATA_TRY(lift(fd));
   return fd;
 }
 
@@ -157,18 +129,16 @@ int poll_fds(pollfd* fds, nfds_t n, int timeout_ms) noexcept {
 Result<std::shared_ptr<Cancel>> Cancel::make() {
   int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0)
-    return internal_error("stream processor chain: eventfd: " + errno_text(errno));
+    return fs::sys_error("stream processor chain: eventfd", errno);
   return std::shared_ptr<Cancel>(new Cancel(fd));
 }
 
-Cancel::~Cancel() {
-  ::close(fd_);
-}
+Cancel::~Cancel() = default;
 
 void Cancel::fire() noexcept {
   // Never read back: the eventfd stays readable for every later poll.
   std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof one);
 }
 
 // ---- Stage ----
@@ -190,16 +160,15 @@ Result<std::shared_ptr<Stage>> Stage::start(const ProcessorSpec& spec, std::stri
       new Stage(spec, std::move(media_type), std::move(input), options, std::move(cancel)));
   const std::string who = st->describe();
 
-  Fd in_r, in_w, out_r, out_w, err_r, err_w, payload;
-  const std::pair<Fd*, Fd*> pipes[] = {{&in_r, &in_w}, {&out_r, &out_w}, {&err_r, &err_w}};
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, payload;
+  const std::pair<UniqueFd*, UniqueFd*> pipes[] = {
+      {&in_r, &in_w}, {&out_r, &out_w}, {&err_r, &err_w}};
   for (auto [r, w] : pipes)
     if (auto s = make_pipe(*r, *w); !s)
       return std::move(s).error().wrap(who);
   if (auto it = options.payloads.find(spec.id); it != options.payloads.end()) {
-    auto f = payload_file(spec.id, it->second);
-    if (!f)
-      return std::move(f).error();
-    payload = std::move(*f);
+    STRATA_TRY_ASSIGN(auto f, payload_file(spec.id, it->second));
+    payload = std::move(f);
   }
 
   // argv and envp as C strings; the strings live in spec and `env` until posix_spawn returns.
@@ -248,7 +217,7 @@ Result<std::shared_ptr<Stage>> Stage::start(const ProcessorSpec& spec, std::stri
   if (rc == 0)
     rc = posix_spawnattr_setsigdefault(&setup.attr, &all);
   if (rc != 0)
-    return internal_error(who + ": preparing posix_spawn: " + errno_text(rc));
+    return fs::sys_error(who + ": preparing posix_spawn", rc);
 
   pid_t pid = -1;
   rc = posix_spawn(&pid, spec.path.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
@@ -262,17 +231,17 @@ Result<std::shared_ptr<Stage>> Stage::start(const ProcessorSpec& spec, std::stri
   out_w.reset();
   err_w.reset();
   payload.reset();
-  st->pidfd_ = pidfd_open(pid);
-  if (st->pidfd_ < 0) {
+  st->pidfd_.reset(pidfd_open(pid));
+  if (!st->pidfd_) {
     int err = errno;
     st->kill();
     st->reap();
-    return internal_error(who + ": pidfd_open: " + errno_text(err));
+    return fs::sys_error(who + ": pidfd_open", err);
   }
-  st->stdin_w_ = in_w.release();
-  st->stdout_r_ = out_r.release();
-  st->stderr_r_ = err_r.release();
-  for (int fd : {st->stdin_w_, st->stdout_r_, st->stderr_r_})
+  st->stdin_w_ = std::move(in_w);
+  st->stdout_r_ = std::move(out_r);
+  st->stderr_r_ = std::move(err_r);
+  for (int fd : {st->stdin_w_.get(), st->stdout_r_.get(), st->stderr_r_.get()})
     if (auto s = set_nonblocking(fd); !s) {
       st->shutdown();
       return std::move(s).error().wrap(who);
@@ -320,11 +289,11 @@ bool Stage::idle_expired() noexcept {
 }
 
 void Stage::drain_stderr() noexcept {
-  if (!stderr_open_ || stderr_r_ < 0)
+  if (!stderr_open_ || !stderr_r_)
     return;
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(stderr_r_, buf, sizeof buf);
+    ssize_t n = ::read(stderr_r_.get(), buf, sizeof buf);
     if (n > 0) {
       stderr_tail_.append(buf, static_cast<std::size_t>(n));
       if (stderr_tail_.size() > 2 * stderr_limit_) {
@@ -362,8 +331,8 @@ void Stage::kill() noexcept {
   // The group first (shell scripts fork), then the leader in case it left the group. Both are
   // safe while the leader is unreaped: its pid cannot be reused before that.
   ::kill(-pid_, SIGKILL);
-  if (pidfd_ >= 0)
-    pidfd_kill(pidfd_);
+  if (pidfd_)
+    pidfd_kill(pidfd_.get());
   else
     ::kill(pid_, SIGKILL);
 }
@@ -413,18 +382,18 @@ Result<std::size_t> Stage::read(std::span<std::byte> buf) {
   if (shut_)
     return fail(Error(Code::Cancelled, describe() + ": the chain was closed"));
   for (;;) {
-    pollfd fds[3] = {{stdout_r_, POLLIN, 0},
+    pollfd fds[3] = {{stdout_r_.get(), POLLIN, 0},
                      {cancel_->fd(), POLLIN, 0},
-                     {stderr_open_ ? stderr_r_ : -1, POLLIN, 0}};
+                     {stderr_open_ ? stderr_r_.get() : -1, POLLIN, 0}};
     int n = poll_fds(fds, 3, remaining_ms());
     if (n < 0)
-      return fail(internal_error(describe() + ": poll: " + errno_text(errno)));
+      return fail(fs::sys_error(describe() + ": poll", errno));
     if (fds[1].revents != 0)
       return fail(Error(Code::Cancelled, describe() + ": the chain was closed"));
     if (fds[2].revents != 0)
       drain_stderr();
     if (fds[0].revents != 0) {
-      ssize_t r = ::read(stdout_r_, buf.data(), buf.size());
+      ssize_t r = ::read(stdout_r_.get(), buf.data(), buf.size());
       if (r > 0) {
         touch();
         return static_cast<std::size_t>(r);
@@ -432,7 +401,7 @@ Result<std::size_t> Stage::read(std::span<std::byte> buf) {
       if (r == 0)
         return at_end_of_output();
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        return fail(internal_error(describe() + ": reading its output: " + errno_text(errno)));
+        return fail(fs::sys_error(describe() + ": reading its output", errno));
       continue;
     }
     if (idle_expired())
@@ -445,12 +414,12 @@ Result<std::size_t> Stage::at_end_of_output() {
   // before Wait returned and so lost the reason of a failing processor.
   touch();
   for (;;) {
-    pollfd fds[3] = {{pidfd_, POLLIN, 0},
+    pollfd fds[3] = {{pidfd_.get(), POLLIN, 0},
                      {cancel_->fd(), POLLIN, 0},
-                     {stderr_open_ ? stderr_r_ : -1, POLLIN, 0}};
+                     {stderr_open_ ? stderr_r_.get() : -1, POLLIN, 0}};
     int n = poll_fds(fds, 3, remaining_ms());
     if (n < 0)
-      return fail(internal_error(describe() + ": poll: " + errno_text(errno)));
+      return fail(fs::sys_error(describe() + ": poll", errno));
     if (fds[1].revents != 0)
       return fail(Error(Code::Cancelled, describe() + ": the chain was closed"));
     if (fds[2].revents != 0)
@@ -526,7 +495,7 @@ void Stage::feed() noexcept {
     in_input_.store(false);
     feed_error_ = internal_error("feeding " + describe() + ": unknown exception");
   }
-  close_fd(stdin_w_); // end of input for the processor
+  stdin_w_.reset(); // end of input for the processor
   sigset_t pipe_only;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
@@ -538,7 +507,7 @@ void Stage::feed() noexcept {
 bool Stage::write_all(std::span<const std::byte> data) {
   std::size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(stdin_w_, data.data() + off, data.size() - off);
+    ssize_t n = ::write(stdin_w_.get(), data.data() + off, data.size() - off);
     if (n > 0) {
       off += static_cast<std::size_t>(n);
       written_ += static_cast<std::uint64_t>(n);
@@ -552,9 +521,10 @@ bool Stage::write_all(std::span<const std::byte> data) {
       return false;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd fds[3] = {{stdin_w_, POLLOUT, 0}, {cancel_->fd(), POLLIN, 0}, {pidfd_, POLLIN, 0}};
+      pollfd fds[3] = {
+          {stdin_w_.get(), POLLOUT, 0}, {cancel_->fd(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
       if (poll_fds(fds, 3, -1) < 0) {
-        feed_error_ = internal_error("feeding " + describe() + ": poll: " + errno_text(errno));
+        feed_error_ = fs::sys_error("feeding " + describe() + ": poll", errno);
         return false;
       }
       if (fds[1].revents != 0)
@@ -568,7 +538,7 @@ bool Stage::write_all(std::span<const std::byte> data) {
       }
       continue;
     }
-    feed_error_ = internal_error("feeding " + describe() + ": " + errno_text(errno));
+    feed_error_ = fs::sys_error("feeding " + describe(), errno);
     return false;
   }
   return true;
@@ -582,10 +552,10 @@ void Stage::shutdown() noexcept {
   if (feeder_.joinable())
     feeder_.join();
   reap();
-  close_fd(stdin_w_);
-  close_fd(stdout_r_);
-  close_fd(stderr_r_);
-  close_fd(pidfd_);
+  stdin_w_.reset();
+  stdout_r_.reset();
+  stderr_r_.reset();
+  pidfd_.reset();
 }
 
 } // namespace strata::streamproc::detail

@@ -1,5 +1,6 @@
 #include "tree.hpp"
 
+#include <strata/fs/copy.hpp>
 #include <strata/fs/posix.hpp>
 #include <strata/fs/walk.hpp>
 
@@ -51,23 +52,12 @@ struct Copier {
   std::map<InodeKey, std::pair<int, std::string>> links; // first copy: (dst dir fd owner, path)
   std::string dst_root;
 
-  Status attrs(int dirfd, const char* name, const struct stat& st, const std::string& display) {
-    int flags = name[0] == '\0' ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW;
-    if (::fchownat(dirfd, name, map_id(uids, st.st_uid), map_id(gids, st.st_gid), flags) != 0)
-      return fs::sys_error("cannot chown " + display, errno);
-    // After the chown, which clears set-id bits. Symlinks have no mode of their own.
-    if (!S_ISLNK(st.st_mode)) {
-      int r = name[0] == '\0' ? ::fchmod(dirfd, st.st_mode & 07777)
-                              : ::fchmodat(dirfd, name, st.st_mode & 07777, 0);
-      if (r != 0)
-        return fs::sys_error("cannot chmod " + display, errno);
-    }
-    struct timespec times[2] = {st.st_atim, st.st_mtim};
-    int r = name[0] == '\0' ? ::futimens(dirfd, times)
-                            : ::utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW);
-    if (r != 0)
-      return fs::sys_error("cannot set the times of " + display, errno);
-    return {};
+  // The shifted owner, then mode and times (xattrs are not copied).
+  Status attrs(const fs::Node& from, const fs::Node& to, const struct stat& st,
+               const std::string& shown) const {
+    fs::AttrCopy what;
+    what.owner = {map_id(uids, st.st_uid), map_id(gids, st.st_gid)};
+    return fs::copy_attrs(from, to, st, shown, what);
   }
 
   Status copy_file(int sfd, int ddir, const std::string& name, const struct stat& st,
@@ -79,33 +69,9 @@ struct Copier {
         ::openat(ddir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out)
       return fs::sys_error("cannot create " + ddisp, errno);
-    off_t left = st.st_size;
-    while (left > 0) {
-      ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                    static_cast<std::size_t>(left), 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-        char buf[65536];
-        ssize_t got = ::read(in.get(), buf, sizeof buf);
-        if (got < 0)
-          return fs::sys_error("cannot read " + sdisp, errno);
-        if (got == 0)
-          break;
-        if (Status w = fs::write_all(
-                out.get(), std::as_bytes(std::span(buf, static_cast<std::size_t>(got))), ddisp);
-            !w)
-          return w;
-        left -= got;
-        continue;
-      }
-      if (n < 0)
-        return fs::sys_error("cannot copy " + sdisp + " to " + ddisp, errno);
-      if (n == 0)
-        break; // the file shrank meanwhile
-      left -= n;
-    }
-    return attrs(out.get(), "", st, ddisp);
+    if (Status c = fs::copy_data(in.get(), out.get(), sdisp); !c)
+      return c;
+    return attrs(fs::Node::open(in.get()), fs::Node::open(out.get()), st, sdisp);
   }
 
   Status copy_dir(int sfd, int dfd, const std::string& sdisp, const std::string& ddisp,
@@ -141,7 +107,7 @@ struct Copier {
         if (Status st2 = copy_dir(ssub.get(), dsub.get(), s, d, r); !st2)
           return st2;
         // Last, so that creating the entries does not change the copied times.
-        if (Status st2 = attrs(dsub.get(), "", st, d); !st2)
+        if (Status st2 = attrs(fs::Node::open(ssub.get()), fs::Node::open(dsub.get()), st, s); !st2)
           return st2;
       } else if (S_ISREG(st.st_mode)) {
         if (Status st2 = copy_file(sfd, dfd, name, st, s, d); !st2)
@@ -154,12 +120,12 @@ struct Copier {
         target.resize(static_cast<std::size_t>(n));
         if (::symlinkat(target.c_str(), dfd, name.c_str()) != 0)
           return fs::sys_error("cannot create symlink " + d, errno);
-        if (Status st2 = attrs(dfd, name.c_str(), st, d); !st2)
+        if (Status st2 = attrs(fs::Node::at(sfd, name), fs::Node::at(dfd, name), st, s); !st2)
           return st2;
       } else {
         if (::mknodat(dfd, name.c_str(), st.st_mode & (S_IFMT | 0600), st.st_rdev) != 0)
           return fs::sys_error("cannot create special file " + d, errno);
-        if (Status st2 = attrs(dfd, name.c_str(), st, d); !st2)
+        if (Status st2 = attrs(fs::Node::at(sfd, name), fs::Node::at(dfd, name), st, s); !st2)
           return st2;
       }
     }
@@ -206,7 +172,7 @@ Status copy_shifted(const std::string& src, const std::string& dst,
   Copier c{uids, gids, {}, dst};
   if (Status s = c.copy_dir(sfd.get(), dfd.get(), src, dst, ""); !s)
     return s;
-  return c.attrs(dfd.get(), "", st, dst);
+  return c.attrs(fs::Node::open(sfd.get()), fs::Node::open(dfd.get()), st, src);
 }
 
 } // namespace strata::overlay

@@ -1,11 +1,11 @@
-// The content routes (host/daemon/content_routes.cpp) over a real unix socket, on the real local
+// The content routes (host/routes/content_routes.cpp) over a real unix socket, on the real local
 // content store (plugins/content) in a temporary root: ingest, list, download, labels, removal,
 // the error statuses, and uploads that fail or are abandoned leaving nothing behind.
 
 #include "client.hpp"
 #include "content_format.hpp"
-#include "daemon/content_routes.hpp"
 #include "raw_client.hpp"
+#include "routes/content_routes.hpp"
 #include "store.hpp"
 #include "test_server.hpp"
 
@@ -141,7 +141,7 @@ TEST_F(ContentRoutesTest, IngestListGetInfoLabelRemove) {
   EXPECT_TRUE(json::value_to<ContentInfo>(RawClient::json(res)).labels.empty());
   res = client.request(http::verb::patch, "/v1/content/" + digest, R"({})");
   EXPECT_EQ(res.result_int(), 400);
-  // The same strictness as every route's body (host/daemon/json_body): unknown fields and empty
+  // The same strictness as every route's body (host/routes/json_body): unknown fields and empty
   // label keys are refused, naming them.
   for (std::string body : {R"({"lables": {"a": "1"}})", R"({"labels": {"": "v"}})"}) {
     res = client.request(http::verb::patch, "/v1/content/" + digest, body);

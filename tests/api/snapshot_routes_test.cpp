@@ -1,11 +1,11 @@
-// The snapshot routes (host/daemon/snapshot_routes.cpp) over a real unix socket, on a small
+// The snapshot routes (host/routes/snapshot_routes.cpp) over a real unix socket, on a small
 // in-memory snapshotter that follows the interface's semantics closely enough to check routing,
 // statuses, JSON shapes, keys holding '/' and spaces, filters reaching walk(), and the 404/503
 // answers for snapshotters that are missing or not ok. Also the CLI's snapshot renderings.
 
 #include "client.hpp"
-#include "daemon/snapshot_routes.hpp"
 #include "raw_client.hpp"
+#include "routes/snapshot_routes.hpp"
 #include "snapshot_format.hpp"
 #include "test_server.hpp"
 

@@ -7,6 +7,7 @@
 
 #include <strata/fs/root.hpp>
 #include <strata/fs/walk.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -54,8 +55,7 @@ public:
       return whiteout(std::string(parent), std::string(base), e);
 
     detail::DirTimes times{};
-    if (auto st = writer_.write(tar, e, *rel, &times); !st)
-      return st;
+    STRATA_TRY(writer_.write(tar, e, *rel, &times));
     if (!times.rel.empty())
       dir_times_.push_back(times);
     if (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))
@@ -148,39 +148,35 @@ private:
   // whatever was there, and whiteouts act first).
   enum class Act { Nothing, Hide, HideAndMark };
   Result<Act> act_of_whiteout(const std::string& parent, const std::string& entry) {
-    auto w = walk(parent);
-    if (!w)
-      return std::move(w).error();
+    STRATA_TRY_ASSIGN(auto w, walk(parent));
     const bool overlay = opts_.whiteouts == WhiteoutMode::Overlay;
-    switch (w->way) {
+    switch (w.way) {
     case Way::NonDirectory:
       return Act::Nothing;
     case Way::Symlink:
-      if (links_written_.count(w->at))
+      if (links_written_.count(w.at))
         return Act::Nothing;
-      return below_symlink(entry, w->at);
+      return below_symlink(entry, w.at);
     case Way::Directory:
       if (!overlay)
         return Act::Hide;
-      if (w->opaque)
+      if (w.opaque)
         return Act::Hide;
       // The layers below are unknown: a directory of this layer may cover a lower one.
       if (opts_.parents_unknown)
         return Act::HideAndMark;
       break;
     case Way::Missing:
-      if (!overlay || w->opaque)
+      if (!overlay || w.opaque)
         return Act::Nothing;
       break;
     }
-    auto lower = writer_.copy_up().lower_shows(parent);
-    if (!lower)
-      return std::move(lower).error();
-    const bool in_lower = lower->shows == detail::CopyUp::Shows::Directory;
-    if (w->way == Way::Directory) // a marker there would show as a device: nothing to hide
+    STRATA_TRY_ASSIGN(auto lower, writer_.copy_up().lower_shows(parent));
+    const bool in_lower = lower.shows == detail::CopyUp::Shows::Directory;
+    if (w.way == Way::Directory) // a marker there would show as a device: nothing to hide
       return in_lower ? Act::HideAndMark : Act::Hide;
-    if (lower->shows == detail::CopyUp::Shows::Symlink)
-      return below_symlink(entry, lower->at);
+    if (lower.shows == detail::CopyUp::Shows::Symlink)
+      return below_symlink(entry, lower.at);
     return in_lower ? Act::HideAndMark : Act::Nothing;
   }
 
@@ -200,8 +196,7 @@ private:
       auto act = act_of_whiteout(parent, entry);
       if (!act || *act == Act::Nothing)
         return act ? Status() : Status(std::move(act).error());
-      if (auto dir = whiteout_dir(parent); !dir)
-        return std::move(dir).error();
+      STRATA_TRY(whiteout_dir(parent));
       return hide_lower(parent);
     }
     const std::string name = base.substr(whiteout_prefix.size());
@@ -212,25 +207,22 @@ private:
     auto act = act_of_whiteout(parent, entry);
     if (!act || *act == Act::Nothing)
       return act ? Status() : Status(std::move(act).error());
-    auto dir = whiteout_dir(parent);
-    if (!dir)
-      return std::move(dir).error();
+    STRATA_TRY_ASSIGN(auto dir, whiteout_dir(parent));
     if (written_.count(target)) {
       // Whiteouts act before the layer's own entries, wherever they are in the tar: what this
       // layer wrote at `target` stays, and of a directory only that.
       struct stat st {};
-      if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+      if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
         return hide_lower(target);
       return {};
     }
-    if (auto st = fs::remove_all_at(dir->get(), name, target); !st)
-      return st;
+    STRATA_TRY(fs::remove_all_at(dir.get(), name, target));
     if (*act != Act::HideAndMark)
       return {};
-    if (::mknodat(dir->get(), name.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0)
+    if (::mknodat(dir.get(), name.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0)
       return fs::sys_error("cannot create the overlay whiteout for " + target, errno);
     if (!opts_.no_same_owner &&
-        ::fchownat(dir->get(), name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
+        ::fchownat(dir.get(), name.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
                    static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
       return fs::sys_error("cannot chown the overlay whiteout for " + target, errno);
     return {};
@@ -248,35 +240,28 @@ private:
     while (!todo.empty()) {
       const std::string dir_rel = std::move(todo.back());
       todo.pop_back();
-      auto dir = root_.open_at(dir_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      if (!dir)
-        return std::move(dir).error();
+      STRATA_TRY_ASSIGN(auto dir, root_.open_at(dir_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       const bool at_root = top.empty();
       const bool mark = overlay && (at_root ? !dir_rel.empty() && dir_rel.find('/') == dir_rel.npos
                                             : dir_rel == top);
-      if (mark && ::fsetxattr(dir->get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
+      if (mark && ::fsetxattr(dir.get(), opts_.opaque_xattr.c_str(), "y", 1, 0) != 0)
         return fs::sys_error("cannot set " + opts_.opaque_xattr + " on \"" + dir_rel + "\"", errno);
-      auto names = fs::list_dir(dir->get(), "\"" + dir_rel + "\"");
-      if (!names)
-        return std::move(names).error();
-      for (const auto& n : *names) {
+      STRATA_TRY_ASSIGN(auto names, fs::list_dir(dir.get(), "\"" + dir_rel + "\""));
+      for (const auto& n : names) {
         const std::string rel = join(dir_rel, n);
         if (!written_.count(rel)) {
-          if (auto st = fs::remove_all_at(dir->get(), n, rel); !st)
-            return st;
+          STRATA_TRY(fs::remove_all_at(dir.get(), n, rel));
           continue;
         }
         struct stat st {};
-        if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        if (::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
           todo.push_back(rel);
       }
     }
     if (!overlay || !top.empty())
       return {};
-    auto lower = writer_.copy_up().lower_root_names();
-    if (!lower)
-      return std::move(lower).error();
-    for (const auto& n : *lower) {
+    STRATA_TRY_ASSIGN(auto lower, writer_.copy_up().lower_root_names());
+    for (const auto& n : lower) {
       if (written_.count(n))
         continue; // this archive's own: a directory got the xattr above
       if (::mknodat(root_.fd(), n.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0 && errno != EEXIST)

@@ -3,11 +3,12 @@
 
 #include "copy_up.hpp"
 
+#include <strata/fs/copy.hpp>
 #include <strata/fs/walk.hpp>
+#include <strata/plugin/try.hpp>
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -27,10 +28,6 @@ bool is_overlay_whiteout(const struct stat& st) noexcept {
 namespace {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 
 std::vector<std::string> components(std::string_view rel) {
   std::vector<std::string> out;
@@ -62,150 +59,26 @@ bool has_opaque_xattr(int dirfd, const std::string& xattr) {
   return ::fgetxattr(dirfd, xattr.c_str(), v, sizeof v) == 1 && v[0] == 'y';
 }
 
-// An inode addressed by an open fd (regular files, directories) or, never followed, by
-// (directory fd, name) through the directory's magic link (symlinks, devices, fifos).
-struct Node {
-  int fd = -1;
-  int dir = -1;
-  std::string name;
+using fs::Node;
 
-  std::string path() const { return "/proc/self/fd/" + std::to_string(dir) + "/" + name; }
-  ssize_t list(char* buf, std::size_t size) const {
-    return fd >= 0 ? ::flistxattr(fd, buf, size) : ::llistxattr(path().c_str(), buf, size);
-  }
-  ssize_t get(const char* key, void* buf, std::size_t size) const {
-    return fd >= 0 ? ::fgetxattr(fd, key, buf, size) : ::lgetxattr(path().c_str(), key, buf, size);
-  }
-  int set(const char* key, const void* value, std::size_t size) const {
-    return fd >= 0 ? ::fsetxattr(fd, key, value, size, 0)
-                   : ::lsetxattr(path().c_str(), key, value, size, 0);
-  }
-};
-
-// Every xattr of `from` onto `to`, except overlayfs' own (the lower's opaque marker, origin or
-// redirect must not describe the copy). Refusals follow the apply's xattr policy.
-Status copy_xattrs(const Node& from, const Node& to, const std::string& shown,
-                   const ApplyOptions& opts) {
-  std::string names;
-  for (;;) {
-    ssize_t n = from.list(nullptr, 0);
-    if (n < 0 && (errno == ENOTSUP || errno == EPERM))
-      return {}; // the lower's filesystem keeps no xattrs (or none we may list)
-    if (n < 0)
-      return fs::sys_error("cannot list the xattrs of " + shown, errno);
-    if (n == 0)
-      return {};
-    names.resize(static_cast<std::size_t>(n));
-    n = from.list(names.data(), names.size());
-    if (n >= 0) {
-      names.resize(static_cast<std::size_t>(n));
-      break;
-    }
-    if (errno != ERANGE) // ERANGE: one was added meanwhile, ask again
-      return fs::sys_error("cannot list the xattrs of " + shown, errno);
-  }
-  std::string value;
-  for (std::size_t i = 0; i < names.size(); i += std::strlen(names.c_str() + i) + 1) {
-    const char* key = names.c_str() + i;
-    const std::string_view k = key;
-    if (k.empty() || starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay."))
-      continue;
-    ssize_t n = -1;
-    for (;;) {
-      n = from.get(key, nullptr, 0);
-      if (n < 0)
-        break;
-      value.resize(static_cast<std::size_t>(n));
-      n = from.get(key, value.data(), value.size());
-      if (n >= 0 || errno != ERANGE)
-        break;
-    }
-    if (n < 0) {
-      if (errno == ENODATA)
-        continue; // removed meanwhile
-      return fs::sys_error("cannot read xattr " + std::string(k) + " of " + shown, errno);
-    }
-    value.resize(static_cast<std::size_t>(n));
-    if (to.set(key, value.data(), value.size()) == 0)
-      continue;
-    const int err = errno;
-    const bool refused =
-        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
-    if (refused && opts.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
-      if (opts.warn)
-        opts.warn("skipped xattr " + std::string(k) + " copying up " + shown + ": " +
-                  std::strerror(err));
-      continue;
-    }
-    return fs::sys_error("cannot set xattr " + std::string(k) + " copying up " + shown +
-                             (refused ? " (set the xattr policy to skip to ignore it)" : ""),
-                         err);
-  }
-  return {};
-}
-
-// Owner, then xattrs (security.capability must come after the chown, which drops it), then the
-// mode (chown clears set-id bits) unless `mode` is false, then the times unless `times` is false.
+// Owner (unless no_same_owner), xattrs (after the chown, which drops security.capability;
+// overlayfs' own, the lower's opaque marker, origin or redirect, must not describe the copy;
+// refusals follow the apply's xattr policy), then the mode unless `mode` is false, then the
+// times unless `times` is false.
 Status copy_attrs(const Node& from, const Node& to, const struct stat& st, const std::string& shown,
                   const ApplyOptions& opts, bool mode, bool times) {
-  if (!opts.no_same_owner) {
-    int rc = to.fd >= 0
-                 ? ::fchown(to.fd, st.st_uid, st.st_gid)
-                 : ::fchownat(to.dir, to.name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot chown the copy of " + shown + " to " +
-                               std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid),
-                           errno);
-  }
-  if (auto x = copy_xattrs(from, to, shown, opts); !x)
-    return x;
-  if (mode && !S_ISLNK(st.st_mode)) {
-    const mode_t m = st.st_mode & 07777;
-    int rc = to.fd >= 0 ? ::fchmod(to.fd, m)
-                        : ::fchmodat(to.dir, to.name.c_str(), m, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot chmod the copy of " + shown, errno);
-  }
-  if (times) {
-    const struct timespec t[2] = {st.st_atim, st.st_mtim};
-    int rc = to.fd >= 0 ? ::futimens(to.fd, t)
-                        : ::utimensat(to.dir, to.name.c_str(), t, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0)
-      return fs::sys_error("cannot set the times of the copy of " + shown, errno);
-  }
-  return {};
-}
-
-// Bytes of `in` to `out` until the end of `in`: copy_file_range (in-kernel, reflinks where the
-// filesystem can), read/write where it cannot (another filesystem on old kernels, or none).
-Status copy_data(int in, int out, const std::string& shown) {
-  bool in_kernel = true;
-  for (;;) {
-    if (in_kernel) {
-      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t(1) << 30, 0);
-      if (n > 0)
-        continue;
-      if (n == 0)
-        return {};
-      if (errno == EINTR)
-        continue;
-      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-        return fs::sys_error("cannot copy the data of " + shown, errno);
-      in_kernel = false; // a failed call moved no offset: go on from where it stopped
-    }
-    char buf[1 << 16];
-    ssize_t got = ::read(in, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return fs::sys_error("cannot read " + shown, errno);
-    if (got == 0)
-      return {};
-    if (auto w = fs::write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
-                               "the copy of " + shown);
-        !w)
-      return w;
-  }
+  fs::AttrCopy what;
+  if (!opts.no_same_owner)
+    what.owner = {st.st_uid, st.st_gid};
+  what.xattrs = fs::XattrCopy{
+      .skip_prefixes = {"trusted.overlay.", "user.overlay."},
+      .skip_refused = opts.unsupported_xattrs == XattrPolicy::SkipWithWarning,
+      .warn = opts.warn,
+      .refused_hint = "set the xattr policy to skip to ignore it",
+  };
+  what.mode = mode;
+  what.times = times;
+  return fs::copy_attrs(from, to, st, shown, what);
 }
 
 enum class Seen { Absent, Here, Hidden };
@@ -282,10 +155,8 @@ Result<Look> look(int layer, const std::string& layer_name, const std::vector<st
       out.why = "the opaque directory \"" + at + "\" in " + layer_name;
     }
     if (dirs && !(*dirs)[i]) {
-      auto d = dup_fd(next.get());
-      if (!d)
-        return std::move(d).error();
-      (*dirs)[i] = std::move(*d);
+      STRATA_TRY_ASSIGN(auto d, dup_fd(next.get()));
+      (*dirs)[i] = std::move(d);
     }
     out.held = std::move(next);
     cur = out.held.get();
@@ -380,8 +251,7 @@ Result<fs::UniqueFd> copy_into(const fs::Root& root, Look& from, const std::stri
     if (!out)
       return fs::sys_error("cannot create the copy of " + shown, errno);
     undo.add(cur, base, 0);
-    if (auto c = copy_data(in.get(), out.get(), shown); !c)
-      return c.error();
+    STRATA_TRY(fs::copy_data(in.get(), out.get(), shown));
     if (auto a = copy_attrs(Node{in.get(), -1, {}}, Node{out.get(), -1, {}}, now, shown, opts, true,
                             true);
         !a)
@@ -397,15 +267,13 @@ Result<fs::UniqueFd> copy_into(const fs::Root& root, Look& from, const std::stri
     if (::symlinkat(target, cur, base.c_str()) != 0)
       return fs::sys_error("cannot create the copy of " + shown, errno);
     undo.add(cur, base, 0);
-    if (auto a = copy_attrs(src, dst, st, shown, opts, false, true); !a)
-      return a.error();
+    STRATA_TRY(copy_attrs(src, dst, st, shown, opts, false, true));
   } else {
     // Devices, fifos and sockets: a new node of the same type and number.
     if (::mknodat(cur, base.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0)
       return fs::sys_error("cannot create the copy of " + shown, errno);
     undo.add(cur, base, 0);
-    if (auto a = copy_attrs(src, dst, st, shown, opts, true, true); !a)
-      return a.error();
+    STRATA_TRY(copy_attrs(src, dst, st, shown, opts, true, true));
   }
 
   // The directories made: mode and times last, deepest first (setting a directory's times
@@ -448,33 +316,28 @@ Status CopyUp::open_parents() {
 Result<fs::UniqueFd> CopyUp::target_dir(std::string_view rel) {
   const std::vector<std::string> comps = components(rel);
   // What this layer has written (and whatever else the upperdir holds) hides the lower layers.
-  auto up = look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr);
-  if (!up)
-    return std::move(up).error();
-  if (up->seen == Seen::Here)
-    return dup_fd(up->dir);
-  if (up->seen == Seen::Hidden)
-    return not_found("hidden by " + up->why);
-  if (up->opaque)
-    return not_found("not in the upperdir, and " + up->why + " hides the lower layers");
+  STRATA_TRY_ASSIGN(auto up, look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr));
+  if (up.seen == Seen::Here)
+    return dup_fd(up.dir);
+  if (up.seen == Seen::Hidden)
+    return not_found("hidden by " + up.why);
+  if (up.opaque)
+    return not_found("not in the upperdir, and " + up.why + " hides the lower layers");
   if (opts_.parents.empty())
     return not_found("not in the upperdir, and no lower layers were given");
-  if (auto st = open_parents(); !st)
-    return st.error();
+  STRATA_TRY(open_parents());
 
   std::vector<fs::UniqueFd> dirs(comps.size() - 1);
   for (auto& parent : parents_) {
     const std::string name = "lower layer " + parent.path();
-    auto l = look(parent.fd(), name, comps, opts_.opaque_xattr, &dirs);
-    if (!l)
-      return std::move(l).error();
-    if (l->seen == Seen::Here)
-      return copy_into(root_, *l, name, comps, dirs, opts_);
-    if (l->seen == Seen::Hidden)
-      return not_found("hidden by " + l->why);
-    if (l->opaque)
+    STRATA_TRY_ASSIGN(auto l, look(parent.fd(), name, comps, opts_.opaque_xattr, &dirs));
+    if (l.seen == Seen::Here)
+      return copy_into(root_, l, name, comps, dirs, opts_);
+    if (l.seen == Seen::Hidden)
+      return not_found("hidden by " + l.why);
+    if (l.opaque)
       return not_found("not in the upperdir nor in the lower layers down to " + parent.path() +
-                       ", and " + l->why + " hides the deeper ones");
+                       ", and " + l.why + " hides the deeper ones");
   }
   return not_found("not in the upperdir nor in any of its " + std::to_string(parents_.size()) +
                    " lower layers");
@@ -490,10 +353,8 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
   auto adopt = [&](int fd, std::string_view made) -> Status {
     if (!merged) {
       comps = components(rel);
-      auto found = merged_dirs(comps);
-      if (!found)
-        return std::move(found).error();
-      merged = std::move(*found);
+      STRATA_TRY_ASSIGN(auto found, merged_dirs(comps));
+      merged = std::move(found);
     }
     const std::size_t i = components(made).size() - 1;
     if (!merged->upper_hides && i == merged->blocked_at)
@@ -523,10 +384,8 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
   if (dir || dir.error().code() != Code::InvalidArgument)
     return dir;
   // A component is not a directory: if it is this layer's whiteout, the directory comes back.
-  auto reopened = reopen_whited_out_dir(rel);
+  STRATA_TRY_ASSIGN(auto reopened, reopen_whited_out_dir(rel));
   if (!reopened)
-    return std::move(reopened).error();
-  if (!*reopened)
     return dir;
   merged.reset();
   return root_.make_dirs(rel, 0755, adopt);
@@ -534,19 +393,17 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
 
 Result<bool> CopyUp::reopen_whited_out_dir(std::string_view rel) {
   const std::vector<std::string> comps = components(rel);
-  auto cur = dup_fd(root_.fd());
-  if (!cur)
-    return std::move(cur).error();
+  STRATA_TRY_ASSIGN(auto cur, dup_fd(root_.fd()));
   for (std::size_t i = 0; i < comps.size(); ++i) {
     const std::string at = join_first(comps, i + 1);
     struct stat st {};
-    if (::fstatat(cur->get(), comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat(cur.get(), comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return errno == ENOENT ? false : Result<bool>(fs::sys_error("cannot stat " + at, errno));
     if (is_overlay_whiteout(st)) {
-      if (::unlinkat(cur->get(), comps[i].c_str(), 0) != 0 ||
-          ::mkdirat(cur->get(), comps[i].c_str(), 0755) != 0)
+      if (::unlinkat(cur.get(), comps[i].c_str(), 0) != 0 ||
+          ::mkdirat(cur.get(), comps[i].c_str(), 0755) != 0)
         return fs::sys_error("cannot replace the whiteout \"" + at + "\" by a directory", errno);
-      fs::UniqueFd made(::openat(cur->get(), comps[i].c_str(), dir_flags));
+      fs::UniqueFd made(::openat(cur.get(), comps[i].c_str(), dir_flags));
       if (!made)
         return fs::sys_error("cannot open directory \"" + at + "\"", errno);
       // It replaces a directory this layer removed: nothing below may show through.
@@ -556,10 +413,10 @@ Result<bool> CopyUp::reopen_whited_out_dir(std::string_view rel) {
     }
     if (!S_ISDIR(st.st_mode))
       return false;
-    fs::UniqueFd next(::openat(cur->get(), comps[i].c_str(), dir_flags));
+    fs::UniqueFd next(::openat(cur.get(), comps[i].c_str(), dir_flags));
     if (!next)
       return fs::sys_error("cannot open directory \"" + at + "\"", errno);
-    *cur = std::move(next);
+    cur = std::move(next);
   }
   return false;
 }
@@ -571,23 +428,20 @@ Result<CopyUp::Shown> CopyUp::lower_shows(std::string_view rel) {
     return not_found("\"" + std::string(rel) +
                      "\" may be in a layer below, and the layers below are unknown (an apply "
                      "without parents): apply the layer onto its parent");
-  if (auto st = open_parents(); !st)
-    return st.error();
+  STRATA_TRY(open_parents());
   const std::vector<std::string> comps = components(rel);
   for (auto& parent : parents_) {
-    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr, nullptr,
-                  Want::Directory);
-    if (!l)
-      return std::move(l).error();
-    if (l->seen == Seen::Here)
+    STRATA_TRY_ASSIGN(auto l, look(parent.fd(), "lower layer " + parent.path(), comps,
+                                   opts_.opaque_xattr, nullptr, Want::Directory));
+    if (l.seen == Seen::Here)
       return Shown{Shows::Directory, {}};
-    if (l->seen == Seen::Hidden) {
-      if (l->by == HiddenBy::Whiteout)
+    if (l.seen == Seen::Hidden) {
+      if (l.by == HiddenBy::Whiteout)
         return Shown{Shows::Absent, {}};
-      return Shown{l->by == HiddenBy::Symlink ? Shows::Symlink : Shows::NonDirectory,
-                   join_first(comps, l->hidden_at + 1)};
+      return Shown{l.by == HiddenBy::Symlink ? Shows::Symlink : Shows::NonDirectory,
+                   join_first(comps, l.hidden_at + 1)};
     }
-    if (l->opaque)
+    if (l.opaque)
       return Shown{Shows::Absent, {}}; // deeper layers are hidden
   }
   return Shown{Shows::Absent, {}};
@@ -598,14 +452,12 @@ Result<std::vector<std::string>> CopyUp::lower_root_names() {
     return not_found("an opaque marker at the layer root must hide every entry of the layers "
                      "below, and they are unknown (an apply without parents): apply the layer "
                      "onto its parent");
-  if (auto st = open_parents(); !st)
-    return st.error();
+  STRATA_TRY(open_parents());
   std::set<std::string> names;
   for (auto& parent : parents_) {
-    auto listed = fs::list_dir(parent.fd(), "the root of lower layer " + parent.path());
-    if (!listed)
-      return std::move(listed).error();
-    names.insert(listed->begin(), listed->end());
+    STRATA_TRY_ASSIGN(auto listed,
+                      fs::list_dir(parent.fd(), "the root of lower layer " + parent.path()));
+    names.insert(listed.begin(), listed.end());
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -615,27 +467,23 @@ Result<CopyUp::MergedDirs> CopyUp::merged_dirs(const std::vector<std::string>& c
   out.dirs.resize(comps.size());
   out.blocked_at = comps.size();
   // An opaque directory of the upperdir on the path hides every lower layer below it.
-  auto up = look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr, Want::Directory);
-  if (!up)
-    return std::move(up).error();
-  if (up->opaque || up->seen == Seen::Hidden) {
+  STRATA_TRY_ASSIGN(auto up, look(root_.fd(), "the upperdir", comps, opts_.opaque_xattr, nullptr,
+                                  Want::Directory));
+  if (up.opaque || up.seen == Seen::Hidden) {
     out.upper_hides = true;
     return out;
   }
   if (opts_.parents_unknown || opts_.parents.empty())
     return out;
-  if (auto st = open_parents(); !st)
-    return st.error();
+  STRATA_TRY(open_parents());
   for (auto& parent : parents_) {
-    auto l = look(parent.fd(), "lower layer " + parent.path(), comps, opts_.opaque_xattr, &out.dirs,
-                  Want::Directory);
-    if (!l)
-      return std::move(l).error();
-    if (l->seen == Seen::Hidden && l->by != HiddenBy::Whiteout && !out.dirs[l->hidden_at]) {
-      out.blocked_at = l->hidden_at;
-      out.blocked_by_symlink = l->by == HiddenBy::Symlink;
+    STRATA_TRY_ASSIGN(auto l, look(parent.fd(), "lower layer " + parent.path(), comps,
+                                   opts_.opaque_xattr, &out.dirs, Want::Directory));
+    if (l.seen == Seen::Hidden && l.by != HiddenBy::Whiteout && !out.dirs[l.hidden_at]) {
+      out.blocked_at = l.hidden_at;
+      out.blocked_by_symlink = l.by == HiddenBy::Symlink;
     }
-    if (l->seen == Seen::Hidden || l->opaque)
+    if (l.seen == Seen::Hidden || l.opaque)
       break; // deeper layers are hidden from here down (what was found above still counts)
   }
   return out;

@@ -3,6 +3,7 @@
 // meson picks (gzip_isal.cpp with ISA-L, gzip_isal_missing.cpp without).
 
 #include "strata/archive/compression.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <cstring>
 #include <memory>
@@ -26,15 +27,13 @@ struct Input {
   Status fill() {
     if (available() > 0 || eof)
       return {};
-    auto n = source(buf);
-    if (!n)
-      return std::move(n).error();
-    if (*n > buf.size())
-      return Error(Code::DataLoss, "compressed source returned " + std::to_string(*n) +
+    STRATA_TRY_ASSIGN(auto n, source(buf));
+    if (n > buf.size())
+      return Error(Code::DataLoss, "compressed source returned " + std::to_string(n) +
                                        " bytes for a buffer of " + std::to_string(buf.size()));
     pos = 0;
-    end = *n;
-    eof = *n == 0;
+    end = n;
+    eof = n == 0;
     return {};
   }
   // Makes sure at least `n` bytes are buffered unless the input ends first.
@@ -45,13 +44,11 @@ struct Input {
         end -= pos;
         pos = 0;
       }
-      auto got = source(std::span(buf).subspan(end));
-      if (!got)
-        return std::move(got).error();
-      if (*got > buf.size() - end)
+      STRATA_TRY_ASSIGN(auto got, source(std::span(buf).subspan(end)));
+      if (got > buf.size() - end)
         return Error(Code::DataLoss, "compressed source returned an oversized count");
-      eof = *got == 0;
-      end += *got;
+      eof = got == 0;
+      end += got;
     }
     return {};
   }

@@ -3,6 +3,8 @@
 
 #include "decoder.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <zlib.h>
 #include <zstd.h>
 
@@ -16,8 +18,7 @@ namespace strata::archive {
 namespace detail {
 
 Result<AfterMember> after_gzip_member(Input& in) {
-  if (auto st = in.peek(3); !st)
-    return st.error();
+  STRATA_TRY(in.peek(3));
   if (in.available() == 0)
     return AfterMember::End;
   if (detect_compression(in.view()) == Compression::Gzip)
@@ -47,8 +48,7 @@ public:
     for (;;) {
       if (done_)
         return std::size_t{0};
-      if (auto st = in.fill(); !st)
-        return st.error();
+      STRATA_TRY(in.fill());
       if (in.available() == 0 && in.eof)
         return invalid_argument("corrupt gzip stream: truncated (the input ended inside a member)");
       z_.next_in = reinterpret_cast<Bytef*>(in.buf.data() + in.pos);
@@ -60,10 +60,8 @@ public:
       in.pos = in.end - z_.avail_in;
       std::size_t produced = room - z_.avail_out;
       if (rc == Z_STREAM_END) {
-        auto next = detail::after_gzip_member(in);
-        if (!next)
-          return std::move(next).error();
-        if (*next == detail::AfterMember::End)
+        STRATA_TRY_ASSIGN(auto next, detail::after_gzip_member(in));
+        if (next == detail::AfterMember::End)
           done_ = true;
         else
           inflateReset(&z_);
@@ -91,8 +89,7 @@ public:
     if (!ctx_)
       return internal_error("cannot initialise zstd");
     for (;;) {
-      if (auto st = in.fill(); !st)
-        return st.error();
+      STRATA_TRY(in.fill());
       if (in.available() == 0 && in.eof) {
         if (frame_open_)
           return invalid_argument("corrupt zstd stream: truncated (the input ended inside a "
@@ -119,8 +116,7 @@ private:
 class Passthrough final : public Decoder {
 public:
   Result<std::size_t> read(Input& in, std::span<std::byte> out) override {
-    if (auto st = in.fill(); !st)
-      return st.error();
+    STRATA_TRY(in.fill());
     std::size_t n = std::min(out.size(), in.available());
     std::memcpy(out.data(), in.buf.data() + in.pos, n);
     in.pos += n;

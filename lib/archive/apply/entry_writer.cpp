@@ -1,5 +1,7 @@
 #include "entry_writer.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -49,10 +51,8 @@ Status EntryWriter::write(TarReader& tar, archive_entry* e, const std::string& r
   // walk through it), drops the cache below.
   if (!parent_ || parent_rel != parent_rel_) {
     forget_parent();
-    auto dir = copy_up_.make_dirs(parent_rel);
-    if (!dir)
-      return std::move(dir).error();
-    parent_ = std::move(*dir);
+    STRATA_TRY_ASSIGN(auto dir, copy_up_.make_dirs(parent_rel));
+    parent_ = std::move(dir);
     parent_rel_ = parent_rel;
   }
   replaced_ = false;
@@ -75,8 +75,7 @@ Status EntryWriter::clear_name(int parent, const std::string& base, const std::s
   if (::fstatat(parent, base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
     if (!(S_ISDIR(existing.st_mode) && type == AE_IFDIR)) {
       replaced_ = true;
-      if (auto st = fs::remove_all_at(parent, base, rel); !st)
-        return st;
+      STRATA_TRY(fs::remove_all_at(parent, base, rel));
     }
   } else if (errno != ENOENT) {
     return fs::sys_error("cannot stat " + rel, errno);
@@ -95,14 +94,12 @@ Status EntryWriter::write_at(TarReader& tar, archive_entry* e, const std::string
   // Regular files (nearly all entries) clear their name only when the exclusive create finds
   // it taken, which spares a new file the stat.
   if (type != AE_IFREG)
-    if (auto st = clear_name(pfd, base, rel, type); !st)
-      return st;
+    STRATA_TRY(clear_name(pfd, base, rel, type));
 
   switch (type) {
   case AE_IFREG: {
     fs::UniqueFd fd;
-    if (auto st = write_regular(tar, pfd, base, rel, e, fd); !st)
-      return st;
+    STRATA_TRY(write_regular(tar, pfd, base, rel, e, fd));
     return set_metadata(e, fd.get(), pfd, base, false, false);
   }
   case AE_IFDIR: {
@@ -111,8 +108,7 @@ Status EntryWriter::write_at(TarReader& tar, archive_entry* e, const std::string
     fs::UniqueFd fd(::openat(pfd, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
       return fs::sys_error("cannot open directory " + rel, errno);
-    if (auto st = set_metadata(e, fd.get(), pfd, base, false, true); !st)
-      return st;
+    STRATA_TRY(set_metadata(e, fd.get(), pfd, base, false, true));
     // In an upperdir, a directory that replaces a non-directory (a whiteout, a file of this
     // layer) must not merge with a lower directory of the same name: that one is gone.
     if (replaced_ && opts_.whiteouts == WhiteoutMode::Overlay &&
@@ -170,8 +166,7 @@ Status EntryWriter::write_regular(TarReader& tar, int parent, const std::string&
   constexpr int create = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   out = fs::UniqueFd(::openat(parent, base.c_str(), create, 0600));
   if (!out && errno == EEXIST) {
-    if (auto st = clear_name(parent, base, rel, AE_IFREG); !st)
-      return st;
+    STRATA_TRY(clear_name(parent, base, rel, AE_IFREG));
     out = fs::UniqueFd(::openat(parent, base.c_str(), create, 0600));
   }
   if (!out)
@@ -249,8 +244,7 @@ Status EntryWriter::write_hardlink(int parent, const std::string& base, const st
     if (existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
       return {};
     replaced_ = true;
-    if (auto rm = fs::remove_all_at(parent, base, name_rel); !rm)
-      return rm;
+    STRATA_TRY(fs::remove_all_at(parent, base, name_rel));
   } else if (errno != ENOENT) {
     return fs::sys_error("cannot stat " + name_rel, errno);
   }
@@ -275,8 +269,7 @@ Status EntryWriter::set_metadata(archive_entry* e, int fd, int parent, const std
                                                 : ""),
                            errno);
   }
-  if (auto st = set_xattrs(e, fd, parent, base); !st)
-    return st;
+  STRATA_TRY(set_xattrs(e, fd, parent, base));
   if (!is_symlink) {
     const mode_t mode = archive_entry_perm(e) & 07777;
     // AT_SYMLINK_NOFOLLOW: even a node we just made is never chmodded through a symlink.

@@ -9,6 +9,8 @@
 
 #include "decoder.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <isa-l.h>
 #include <zlib.h>
 
@@ -49,8 +51,7 @@ public:
 
   Status read() {
     std::uint8_t fixed[10];
-    if (auto st = take(fixed, sizeof fixed); !st)
-      return st;
+    STRATA_TRY(take(fixed, sizeof fixed));
     if (fixed[0] != 0x1f || fixed[1] != 0x8b)
       return invalid_argument("corrupt gzip stream: incorrect header check");
     if (fixed[2] != 8)
@@ -60,20 +61,17 @@ public:
       return invalid_argument("corrupt gzip stream: unknown header flags set");
     if (flags & 0x04) { // FEXTRA: XLEN, then XLEN bytes
       std::uint8_t xlen[2];
-      if (auto st = take(xlen, sizeof xlen); !st)
-        return st;
+      STRATA_TRY(take(xlen, sizeof xlen));
       if (auto st = skip(xlen[0] | std::size_t{xlen[1]} << 8); !st)
         return st;
     }
     for (std::uint8_t field : {std::uint8_t{0x08}, std::uint8_t{0x10}}) // FNAME, FCOMMENT
       if (flags & field)
-        if (auto st = skip_string(); !st)
-          return st;
+        STRATA_TRY(skip_string());
     if (flags & 0x02) { // FHCRC: the low 16 bits of the CRC-32 of the header so far
       const auto expected = static_cast<std::uint16_t>(crc_ & 0xffff);
       std::uint8_t hcrc[2];
-      if (auto st = take(hcrc, sizeof hcrc); !st)
-        return st;
+      STRATA_TRY(take(hcrc, sizeof hcrc));
       if ((hcrc[0] | hcrc[1] << 8) != expected)
         return invalid_argument("corrupt gzip stream: header crc mismatch");
     }
@@ -83,8 +81,7 @@ public:
 private:
   // Makes at least one byte available. Errors: truncated, or the input's.
   Status more() {
-    if (auto st = in_.fill(); !st)
-      return st;
+    STRATA_TRY(in_.fill());
     return in_.available() > 0 ? Status{} : Status{truncated()};
   }
   std::span<const std::byte> consume(std::size_t n) {
@@ -96,8 +93,7 @@ private:
   }
   Status take(std::uint8_t* out, std::size_t n) {
     while (n > 0) {
-      if (auto st = more(); !st)
-        return st;
+      STRATA_TRY(more());
       auto bytes = consume(std::min(n, in_.available()));
       std::memcpy(out, bytes.data(), bytes.size());
       out += bytes.size();
@@ -107,16 +103,14 @@ private:
   }
   Status skip(std::size_t n) {
     while (n > 0) {
-      if (auto st = more(); !st)
-        return st;
+      STRATA_TRY(more());
       n -= consume(std::min(n, in_.available())).size();
     }
     return {};
   }
   Status skip_string() { // through the terminating zero
     for (;;) {
-      if (auto st = more(); !st)
-        return st;
+      STRATA_TRY(more());
       auto view = in_.view();
       auto zero = std::find(view.begin(), view.end(), std::byte{0});
       const bool found = zero != view.end();
@@ -142,14 +136,12 @@ public:
       if (done_)
         return std::size_t{0};
       if (!in_member_) {
-        if (auto st = HeaderReader(in).read(); !st)
-          return st.error();
+        STRATA_TRY(HeaderReader(in).read());
         isal_inflate_init(state_.get());
         state_->crc_flag = ISAL_GZIP_NO_HDR_VER; // inflate, then check CRC-32 and ISIZE
         in_member_ = true;
       }
-      if (auto st = in.fill(); !st)
-        return st.error();
+      STRATA_TRY(in.fill());
       inflate_state& s = *state_;
       const std::size_t in_before = in.available();
       s.next_in = reinterpret_cast<std::uint8_t*>(in.buf.data() + in.pos);
@@ -164,11 +156,9 @@ public:
         return invalid_argument("corrupt gzip stream: " + isal_reason(rc));
       if (s.block_state == ISAL_BLOCK_FINISH) {
         // The trailer was read and checked; ISA-L consumes exactly up to its end.
-        auto next = after_gzip_member(in);
-        if (!next)
-          return std::move(next).error();
+        STRATA_TRY_ASSIGN(auto next, after_gzip_member(in));
         in_member_ = false;
-        done_ = *next == AfterMember::End;
+        done_ = next == AfterMember::End;
       } else if (produced == 0 && consumed == 0) {
         // No progress: only possible once the input is exhausted (ISA-L takes every byte it is
         // offered, buffering what it cannot decode yet).

@@ -1,6 +1,7 @@
 // compressing(): gzip (zlib) and zstd writers into a Sink, deterministic for the same input.
 
 #include "strata/archive/compression.hpp"
+#include "strata/plugin/try.hpp"
 
 #include <zlib.h>
 #include <zstd.h>
@@ -77,8 +78,7 @@ private:
         return internal_error("gzip compression failed");
       std::size_t n = buf_.size() - z_.avail_out;
       if (n > 0)
-        if (auto st = out_(std::span(buf_).first(n)); !st)
-          return st;
+        STRATA_TRY(out_(std::span(buf_).first(n)));
       if (flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0))
         return {};
     }
@@ -125,8 +125,7 @@ private:
         return internal_error(std::string("zstd compression failed: ") +
                               ZSTD_getErrorName(remaining));
       if (out.pos > 0)
-        if (auto st = out_(std::span(buf_).first(out.pos)); !st)
-          return st;
+        STRATA_TRY(out_(std::span(buf_).first(out.pos)));
       if (mode == ZSTD_e_end ? remaining == 0 : in.pos == in.size)
         return {};
     }

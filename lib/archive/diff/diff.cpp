@@ -1,6 +1,7 @@
 // write_diff(): a double walk of two trees in byte order of names, writing what changed.
 
 #include "strata/archive/diff.hpp"
+#include "strata/plugin/try.hpp"
 
 #include "tar_writer.hpp"
 #include "tree_entry.hpp"
@@ -74,8 +75,7 @@ private:
   };
 
   Status deleted(const std::string& rel, const std::string& name) {
-    if (auto st = flush_parents(); !st)
-      return st;
+    STRATA_TRY(flush_parents());
     // A deleted directory is one whiteout: its children go with it.
     return out_.whiteout(join(rel, ".wh." + name));
   }
@@ -87,8 +87,7 @@ private:
       return ue.error();
     if (is_socket(*ue))
       return {}; // sockets have no place in a layer
-    if (auto st = emit(path, *ue, ufd, name); !st)
-      return st;
+    STRATA_TRY(emit(path, *ue, ufd, name));
     if (!ue->is_dir())
       return {};
     auto child = detail::open_dir(ufd, name, "upper/" + path);
@@ -172,8 +171,7 @@ private:
   }
 
   Status emit(const std::string& path, const TreeEntry& ue, int dirfd, const std::string& base) {
-    if (auto st = flush_parents(); !st)
-      return st;
+    STRATA_TRY(flush_parents());
     if (ue.is_dir()) {
       emitted_dirs_.insert(path);
       return out_.entry(path, ue, mtime(ue), dirfd, base);
@@ -183,15 +181,13 @@ private:
     const InodeKey key{ue.st.st_dev, ue.st.st_ino};
     if (auto it = sources_.find(key); it != sources_.end())
       return out_.entry(path, ue, mtime(ue), -1, {}, it->second);
-    if (auto st = out_.entry(path, ue, mtime(ue), dirfd, base); !st)
-      return st;
+    STRATA_TRY(out_.entry(path, ue, mtime(ue), dirfd, base));
     sources_.emplace(key, path);
     if (auto it = waiting_.find(key); it != waiting_.end()) {
       auto links = std::move(it->second);
       waiting_.erase(it);
       for (const auto& [link, entry] : links)
-        if (auto st = link_entry(link, entry, path); !st)
-          return st;
+        STRATA_TRY(link_entry(link, entry, path));
     }
     return {};
   }
@@ -199,10 +195,8 @@ private:
   // A link entry for an unchanged path, which may sit in a directory the walk already left:
   // its ancestors are written first like those of any other entry.
   Status link_entry(const std::string& path, const TreeEntry& e, const std::string& source) {
-    if (auto st = flush_parents(); !st)
-      return st;
-    if (auto st = ensure_ancestors(path); !st)
-      return st;
+    STRATA_TRY(flush_parents());
+    STRATA_TRY(ensure_ancestors(path));
     return out_.entry(path, e, mtime(e), -1, {}, source);
   }
 
@@ -283,24 +277,18 @@ Result<fs::UniqueFd> open_root(const std::string& path, const char* which) {
 Result<DiffResult> write_diff(const std::string& lower, const std::string& upper,
                               const contentio::Sink& out, const DiffOptions& opts) {
   if (opts.source_date_epoch)
-    if (auto st = check_source_date_epoch(*opts.source_date_epoch, "diff: source_date_epoch"); !st)
-      return std::move(st).error();
+    STRATA_TRY(check_source_date_epoch(*opts.source_date_epoch, "diff: source_date_epoch"));
   fs::UniqueFd lfd;
   if (!lower.empty()) {
-    auto l = open_root(lower, "lower");
-    if (!l)
-      return std::move(l).error();
-    lfd = std::move(*l);
+    STRATA_TRY_ASSIGN(auto l, open_root(lower, "lower"));
+    lfd = std::move(l);
   }
-  auto ufd = open_root(upper, "upper");
-  if (!ufd)
-    return std::move(ufd).error();
+  STRATA_TRY_ASSIGN(auto ufd, open_root(upper, "upper"));
   detail::TarWriter writer(out);
-  TreeDiff diff(writer, opts, ufd->get());
-  if (auto st = diff.walk("", lfd ? lfd.get() : -1, ufd->get()); !st)
+  TreeDiff diff(writer, opts, ufd.get());
+  if (auto st = diff.walk("", lfd ? lfd.get() : -1, ufd.get()); !st)
     return st.error().wrap("diff " + (lower.empty() ? "(empty)" : lower) + " -> " + upper);
-  if (auto st = writer.close(); !st)
-    return st.error();
+  STRATA_TRY(writer.close());
   DiffResult r;
   r.size = writer.size();
   r.entries = writer.entries();
@@ -320,10 +308,9 @@ Result<std::optional<Timestamp>> source_date_epoch_from_env() {
   else if (ec != std::errc() || end != s.data() + s.size())
     return invalid_argument("SOURCE_DATE_EPOCH=\"" + std::string(s) +
                             "\" is not a non-negative number of seconds since 1970");
-  auto t = source_date_epoch_of(secs, "SOURCE_DATE_EPOCH=\"" + std::string(s) + "\"");
-  if (!t)
-    return std::move(t).error();
-  return std::optional<Timestamp>(*t);
+  STRATA_TRY_ASSIGN(auto t,
+                    source_date_epoch_of(secs, "SOURCE_DATE_EPOCH=\"" + std::string(s) + "\""));
+  return std::optional<Timestamp>(t);
 }
 
 } // namespace strata::archive

@@ -1,5 +1,7 @@
 #include "tree_entry.hpp"
 
+#include <strata/plugin/try.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -84,8 +86,7 @@ Result<TreeEntry> read_entry(int dirfd, const std::string& name, const std::stri
     buf.resize(static_cast<std::size_t>(n));
     e.link_target = std::move(buf);
   }
-  if (auto st = read_xattrs(dirfd, name, display, e); !st)
-    return st.error();
+  STRATA_TRY(read_xattrs(dirfd, name, display, e));
   return e;
 }
 

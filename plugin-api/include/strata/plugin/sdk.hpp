@@ -45,6 +45,7 @@
 #include "strata/plugin/snapshot.hpp"
 #include "strata/plugin/snapshotter.hpp"
 #include "strata/plugin/toolchain.hpp"
+#include "strata/plugin/try.hpp"
 #include "strata/plugin/types.hpp"
 
 #include <type_traits>

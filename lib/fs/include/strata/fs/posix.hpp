@@ -14,7 +14,8 @@
 
 namespace strata::fs {
 
-/// Owns a file descriptor; closes it on destruction.
+/// Owns a file descriptor; closes it on destruction. The one owning fd of the project: lib/
+/// modules, plugins and the CLI hold descriptors in it.
 class UniqueFd {
 public:
   UniqueFd() = default;
@@ -31,14 +32,18 @@ public:
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
 
+  /// The descriptor, still owned; -1 when none.
   int get() const noexcept { return fd_; }
+  /// True when a descriptor is held.
   explicit operator bool() const noexcept { return fd_ >= 0; }
+  /// Gives the descriptor up without closing it; -1 when none.
   int release() noexcept {
     int fd = fd_;
     fd_ = -1;
     return fd;
   }
-  void reset() noexcept;
+  /// Closes the descriptor held (if any) and owns `fd` instead.
+  void reset(int fd = -1) noexcept;
 
 private:
   int fd_ = -1;

@@ -1,7 +1,8 @@
-#include "daemon/snapshot_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/snapshot_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/walk_response.hpp"
 
+#include <strata/plugin/try.hpp>
 #include <strata/plugin/types.hpp>
 
 #include <fmt/format.h>
@@ -18,8 +19,7 @@ using api::http::verb;
 // that can be created can be named and none that cannot is looked up.
 Result<std::string> path_key(const Request& req) {
   auto key = std::string(req.param("key"));
-  if (auto st = check_snapshot_key(key, "the snapshot key in the path"); !st)
-    return std::move(st).error();
+  STRATA_TRY(check_snapshot_key(key, "the snapshot key in the path"));
   return key;
 }
 

@@ -1,8 +1,9 @@
-#include "daemon/image_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/unpack_route.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/image_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/unpack_route.hpp"
+#include "routes/walk_response.hpp"
 
+#include <strata/plugin/try.hpp>
 #include <strata/plugin/types.hpp>
 
 #include <fmt/format.h>
@@ -27,11 +28,9 @@ Result<ImportOptions> import_options(const json::object& o) {
     opts.name = std::move(*name);
   }
   if (const auto* p = o.if_contains("platform"); p && !p->is_null()) {
-    auto text = from_json<std::string>(*p, "platform");
-    if (!text)
-      return std::move(text).error();
-    if (!text->empty()) {
-      auto platform = parse_platform(*text);
+    STRATA_TRY_ASSIGN(auto text, from_json<std::string>(*p, "platform"));
+    if (!text.empty()) {
+      auto platform = parse_platform(text);
       if (!platform)
         return std::move(platform).error();
       opts.platform = std::move(*platform);
@@ -105,10 +104,8 @@ void add_image_routes(api::Router& router, ImageServiceLookup images) {
   router.add(verb::get, "/v1/images/{name}",
              with_images(images, [](ImageService& s, const Request& req) {
                return Response::from([&]() -> Result<json::value> {
-                 auto image = s.get(std::string(req.param("name")));
-                 if (!image)
-                   return std::move(image).error();
-                 return json::value_from(*image);
+                 STRATA_TRY_ASSIGN(auto image, s.get(std::string(req.param("name"))));
+                 return json::value_from(image);
                }());
              }));
   router.add(verb::post, "/v1/images/{name}/unpack", unpack_route(images),

@@ -1,4 +1,6 @@
-#include "daemon/unpack_route.hpp"
+#include "routes/unpack_route.hpp"
+
+#include <strata/plugin/try.hpp>
 
 #include <fmt/format.h>
 
@@ -123,10 +125,8 @@ api::Handler unpack_route(std::function<Result<std::shared_ptr<ImageService>>()>
     std::string name(req.param("name"));
     if (!parsed->progress)
       return Response::from([&]() -> Result<json::value> {
-        auto result = (*service)->unpack(name, parsed->options);
-        if (!result)
-          return std::move(result).error();
-        return json::value_from(*result);
+        STRATA_TRY_ASSIGN(auto result, (*service)->unpack(name, parsed->options));
+        return json::value_from(result);
       }());
     auto stream = std::make_shared<ProgressStream>(std::move(*service), std::move(name),
                                                    std::move(parsed->options));

@@ -1,11 +1,12 @@
-#include "daemon/content_routes.hpp"
-#include "daemon/json_body.hpp"
-#include "daemon/walk_response.hpp"
+#include "routes/content_routes.hpp"
+#include "routes/json_body.hpp"
+#include "routes/walk_response.hpp"
 
 #include <strata/contentio/blob_source.hpp>
 #include <strata/contentio/ingest.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
+#include <strata/plugin/try.hpp>
 #include <strata/plugin/types.hpp>
 
 #include <fmt/format.h>
@@ -46,8 +47,7 @@ Result<Labels> label_params(const Request& req) {
 }
 
 Result<std::string> checked_digest(std::string_view digest) {
-  if (auto st = digest::validate(digest); !st)
-    return std::move(st).error();
+  STRATA_TRY(digest::validate(digest));
   return std::string(digest);
 }
 
@@ -203,10 +203,8 @@ Response update_labels(ContentStore& store, const Request& req) {
         invalid_argument("nothing to update: give \"labels\" (an empty value removes a label), or "
                          "\"fieldpaths\": [\"labels\"] with no labels to remove them all"));
   return Response::from([&]() -> Result<json::value> {
-    auto updated = store.update(info, fieldpaths);
-    if (!updated)
-      return std::move(updated).error();
-    return json::value_from(*updated);
+    STRATA_TRY_ASSIGN(auto updated, store.update(info, fieldpaths));
+    return json::value_from(updated);
   }());
 }
 
@@ -256,10 +254,8 @@ void add_content_routes(api::Router& router, ContentStoreLookup store) {
   router.add(verb::get, "/v1/content/{digest}/info",
              with_store(store, [](ContentStore& s, const Request& req) {
                return Response::from([&]() -> Result<json::value> {
-                 auto info = s.info(std::string(req.param("digest")));
-                 if (!info)
-                   return std::move(info).error();
-                 return json::value_from(*info);
+                 STRATA_TRY_ASSIGN(auto info, s.info(std::string(req.param("digest"))));
+                 return json::value_from(info);
                }());
              }));
   router.add(verb::patch, "/v1/content/{digest}", with_store(store, update_labels));

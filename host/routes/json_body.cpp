@@ -1,4 +1,6 @@
-#include "daemon/json_body.hpp"
+#include "routes/json_body.hpp"
+
+#include <strata/plugin/try.hpp>
 
 #include <fmt/format.h>
 
@@ -23,8 +25,7 @@ Result<const json::object*> body_object(const api::Request& req, const json::val
   auto where = fmt::format("{} {}", api::http::to_string(req.method), req.path);
   if (!body.is_object())
     return invalid_argument(fmt::format("{} expects {}", where, shape));
-  if (auto st = only_fields(body.get_object(), allowed, where, shape); !st)
-    return std::move(st).error();
+  STRATA_TRY(only_fields(body.get_object(), allowed, where, shape));
   return &body.get_object();
 }
 

@@ -1,6 +1,7 @@
-#include "daemon/diff_routes.hpp"
-#include "daemon/json_body.hpp"
+#include "routes/diff_routes.hpp"
+#include "routes/json_body.hpp"
 
+#include <strata/plugin/try.hpp>
 #include <strata/plugin/types.hpp>
 
 #include <fmt/format.h>
@@ -22,15 +23,12 @@ Result<json::object> body_object(const Request& req,
                                  std::initializer_list<std::string_view> allowed,
                                  std::initializer_list<std::string_view> options,
                                  std::string_view shape) {
-  auto body = req.json_body();
-  if (!body)
-    return std::move(body).error();
-  auto o = host::body_object(req, *body, allowed, shape);
+  STRATA_TRY_ASSIGN(auto body, req.json_body());
+  auto o = host::body_object(req, body, allowed, shape);
   if (!o)
     return std::move(o).error();
   if (const auto* opts = (*o)->if_contains("options"); opts && opts->is_object())
-    if (auto st = only_fields(opts->get_object(), options, "\"options\"", shape); !st)
-      return std::move(st).error();
+    STRATA_TRY(only_fields(opts->get_object(), options, "\"options\"", shape));
   return **o;
 }
 

@@ -1,4 +1,4 @@
-#include "daemon/routes.hpp"
+#include "routes/plugin_routes.hpp"
 
 namespace strata::host {
 

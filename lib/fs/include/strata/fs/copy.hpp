@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// Copying one inode's bytes and attributes onto another: the data (in-kernel where it can),
+/// then owner, xattrs, mode and times in the order that keeps each of them. Shared by the
+/// archive's overlay copy-up and the overlay snapshotter's ownership-shifting copy, so that both
+/// keep the same details (set-id bits, security.capability, nanosecond times).
+
+#include <strata/plugin/error.hpp>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace strata::fs {
+
+/// An inode addressed by an open fd (regular files, directories) or, never followed, by a name in
+/// an open directory (symlinks, devices, fifos, sockets, which cannot be opened for this).
+struct Node {
+  int fd = -1;      ///< the inode's own descriptor, or -1 to use `dir` and `name`
+  int dir = -1;     ///< with fd -1: the directory holding `name`
+  std::string name; ///< with fd -1: the entry in `dir`
+
+  /// The inode open as `fd` (borrowed).
+  static Node open(int fd) { return Node{fd, -1, {}}; }
+  /// The entry `name` of the open directory `dir` (borrowed), never followed.
+  static Node at(int dir, std::string name) { return Node{-1, dir, std::move(name)}; }
+};
+
+/// How copy_xattrs() treats names and refusals.
+struct XattrCopy {
+  /// Names starting with one of these are not copied (e.g. overlayfs' own "trusted.overlay.").
+  std::vector<std::string> skip_prefixes;
+  /// An xattr the target refuses (ENOTSUP, EPERM, EACCES, E2BIG, ERANGE) is skipped, with a
+  /// message to `warn` (when set), instead of failing the copy.
+  bool skip_refused = false;
+  /// Receives "skipped xattr NAME copying SHOWN: REASON" for each one skipped that way.
+  std::function<void(std::string_view)> warn;
+  /// Appended to the error of a refused xattr when refusals fail: how to skip them instead.
+  std::string refused_hint;
+};
+
+/// Every xattr of `from` onto `to`, in listing order, except the names `how` skips. A source
+/// whose filesystem keeps no xattrs (or lets none be listed: ENOTSUP, EPERM on the list) has
+/// none; one removed between the list and its read is skipped. `shown` names the source.
+/// Errors by errno (sys_error): listing or reading the source; setting one on the target,
+/// unless `how` skips refusals.
+Status copy_xattrs(const Node& from, const Node& to, std::string_view shown, const XattrCopy& how);
+
+/// Which attributes copy_attrs() gives the target, and from where.
+struct AttrCopy {
+  /// The owner to give the target (a shifted one is fine); nullopt leaves it as created (tar's
+  /// --no-same-owner).
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  /// The source's xattrs, copied after the chown (which drops security.capability); nullopt
+  /// copies none.
+  std::optional<XattrCopy> xattrs;
+  /// The permission bits of the stat (set-id and sticky included), after the chown (which clears
+  /// set-id bits). Never on symlinks, which have none of their own.
+  bool mode = true;
+  /// The access and modification times of the stat, to the nanosecond, last.
+  bool times = true;
+};
+
+/// Gives `to` the attributes `what` asks for: owner, xattrs of `from`, mode and times from `st`
+/// (the source's stat), in that order. `shown` names the copy in messages.
+/// Errors by errno (sys_error), naming the step and `shown`; copy_xattrs()' errors.
+Status copy_attrs(const Node& from, const Node& to, const struct stat& st, std::string_view shown,
+                  const AttrCopy& what);
+
+/// Copies the bytes of `in` from its offset to its end onto `out` at its offset: copy_file_range
+/// (in the kernel, reflinked where the filesystem can), falling back to read/write from where it
+/// stopped when the kernel cannot (across filesystems on old kernels, or a filesystem without
+/// it). `shown` names the source in messages.
+/// Errors by errno (sys_error): reading `in`, writing `out`.
+Status copy_data(int in, int out, std::string_view shown);
+
+} // namespace strata::fs
