@@ -103,16 +103,9 @@ class FixtureLogTest(unittest.TestCase):
         self.assertEqual(lines, [("error", "init at error")], daemon.describe())
 
 
-def overlay_plugin():
-    path = os.environ.get("OVERLAY_PLUGIN", "")
-    if not path or not os.path.isfile(path):
-        h.unavailable(f"$OVERLAY_PLUGIN={path!r} is not a built overlay snapshotter plugin")
-    return path
-
-
 class OverlayLogTest(unittest.TestCase):
     def test_orphan_directories_removed_at_start_are_logged_with_the_uri(self):
-        plugin = overlay_plugin()
+        plugin = h.overlay_plugin()
         if os.geteuid() != 0:
             print("SKIP: the overlay snapshotter needs root to probe overlay", file=sys.stderr)
             raise unittest.SkipTest("the overlay snapshotter needs root to probe overlay")

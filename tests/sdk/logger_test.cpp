@@ -3,6 +3,7 @@
 #include "strata/plugin/init_context.hpp"
 #include "strata/plugin/logger.hpp"
 
+#include "fake_init_context.hpp"
 #include "recording_logger.hpp"
 
 #include <gtest/gtest.h>
@@ -13,35 +14,11 @@ using namespace strata;
 
 namespace {
 
-// Implements only what InitContext requires, as a plugin author's test double would.
-class FakeContext final : public InitContext {
-public:
-  const std::string& uri() const override { return s_; }
-  const std::string& root() const override { return s_; }
-  const std::string& state() const override { return s_; }
-  const json::object& config() const override { return config_; }
-  const std::map<std::string, std::string>& properties() const override { return props_; }
-  Meta& meta() override { return meta_; }
-  Result<std::shared_ptr<Instance>> get(const std::string& uri) const override {
-    return not_found(uri);
-  }
-  Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
-  get_by_type(const std::string& type) const override {
-    return not_found(type);
-  }
-
-private:
-  std::string s_;
-  json::object config_;
-  std::map<std::string, std::string> props_;
-  Meta meta_;
-};
-
 constexpr LogLevel all_levels[] = {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
                                    LogLevel::error};
 
 TEST(Logger, DefaultContextLoggerDropsEverything) {
-  FakeContext ic;
+  strata::testing::FakeInitContext ic; // implements only what InitContext requires
   std::shared_ptr<Logger> log = ic.logger();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log, null_logger());
