@@ -4,10 +4,11 @@ namespace strata::host {
 
 HostInitContext::HostInitContext(std::string uri, std::string root, std::string state,
                                  json::object config, std::map<std::string, std::string> properties,
-                                 std::set<std::string> allowed, DependencyLookup lookup)
+                                 std::set<std::string> allowed, DependencyLookup lookup,
+                                 std::shared_ptr<Logger> logger)
     : uri_(std::move(uri)), root_(std::move(root)), state_(std::move(state)),
       config_(std::move(config)), properties_(std::move(properties)), allowed_(std::move(allowed)),
-      lookup_(std::move(lookup)) {}
+      lookup_(std::move(lookup)), logger_(logger ? std::move(logger) : null_logger()) {}
 
 Result<std::shared_ptr<Instance>> HostInitContext::get(const std::string& uri) const {
   // Only declared dependencies are initialised before this plugin; anything else may not exist

@@ -24,7 +24,7 @@ class HostInitContext final : public InitContext {
 public:
   HostInitContext(std::string uri, std::string root, std::string state, json::object config,
                   std::map<std::string, std::string> properties, std::set<std::string> allowed,
-                  DependencyLookup lookup);
+                  DependencyLookup lookup, std::shared_ptr<Logger> logger);
 
   const std::string& uri() const override { return uri_; }
   const std::string& root() const override { return root_; }
@@ -36,6 +36,7 @@ public:
   Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
   get_by_type(const std::string& type) const override;
   Result<Meta> dependency_meta(const std::string& uri) const override;
+  std::shared_ptr<Logger> logger() const override { return logger_; }
 
 private:
   std::string uri_, root_, state_;
@@ -44,6 +45,7 @@ private:
   Meta meta_;
   std::set<std::string> allowed_; // resolved dependencies of this plugin
   DependencyLookup lookup_;
+  std::shared_ptr<Logger> logger_;
 };
 
 } // namespace strata::host

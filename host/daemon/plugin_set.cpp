@@ -1,6 +1,7 @@
 #include "daemon/plugin_set.hpp"
 
 #include "daemon/init_context.hpp"
+#include "daemon/plugin_logger.hpp"
 
 #include <strata/plugin/try.hpp>
 
@@ -189,7 +190,8 @@ void PluginSet::init_one(const registry::Node& node, const PluginSetOptions& opt
   };
   auto ic = std::make_shared<HostInitContext>(
       uri, root, state, std::move(config), std::move(props),
-      std::set<std::string>(node.dependencies.begin(), node.dependencies.end()), std::move(lookup));
+      std::set<std::string>(node.dependencies.begin(), node.dependencies.end()), std::move(lookup),
+      plugin_logger(uri, spdlog::default_logger()));
 
   spdlog::debug("initialising plugin {}", uri);
   auto result = run_init(reg.init, std::move(ic), options.init_timeout, options.should_stop);

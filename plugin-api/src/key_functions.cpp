@@ -18,6 +18,10 @@ InitContext::~InitContext() = default;
 Result<Meta> InitContext::dependency_meta(const std::string& uri) const {
   return not_implemented("this init context does not provide the Meta of " + uri);
 }
+std::shared_ptr<Logger> InitContext::logger() const {
+  return null_logger();
+}
+Logger::~Logger() = default;
 Registrar::~Registrar() = default;
 Snapshotter::~Snapshotter() = default;
 Status Snapshotter::cleanup() {

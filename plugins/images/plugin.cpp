@@ -9,7 +9,7 @@
 #include <strata/plugin/sdk.hpp>
 
 #include <algorithm>
-#include <cstdio>
+#include <string>
 
 namespace {
 
@@ -78,10 +78,9 @@ public:
       if (!leftovers)
         return std::move(leftovers).error().wrap("images service: cleaning up " + uri);
       if (!leftovers->empty())
-        std::fprintf(stderr,
-                     "images service: removed %zu active snapshot(s) of %s left by an unpack "
-                     "that did not finish\n",
-                     leftovers->size(), uri.c_str());
+        ic.logger()->info("removed " + std::to_string(leftovers->size()) +
+                          " active snapshot(s) of " + uri +
+                          " left by an unpack that did not finish");
       env.snapshotters.emplace(id, strata::images::UnpackTarget{std::move(sn), rebase});
     }
     return env;

@@ -32,8 +32,8 @@ InitResult init(InitContext& ic) {
     return InitResult::skip(*probed->unsupported);
 
   Reconciled reconciled;
-  auto snapshotter =
-      OverlaySnapshotter::open(root, std::move(*config), probed->features, &reconciled);
+  auto snapshotter = OverlaySnapshotter::open(root, std::move(*config), probed->features,
+                                              &reconciled, ic.logger());
   if (!snapshotter)
     return std::move(snapshotter).error();
 

@@ -100,23 +100,21 @@ Status lchown(const std::string& path, uid_t uid, gid_t gid) {
   return {};
 }
 
-void remove_quietly(const std::string& path) {
+void remove_quietly(const std::string& path, const Logger& log) {
   if (Status st = fs::remove_all_at(AT_FDCWD, path, path); !st)
-    std::fprintf(stderr, "overlay snapshotter: cannot remove %s: %s\n", path.c_str(),
-                 st.error().message().c_str());
+    log.warn("cannot remove " + path + ": " + st.error().message());
 }
 
 } // namespace
 
 OverlaySnapshotter::OverlaySnapshotter(std::string root, Config config, Features features,
-                                       metastore::MetaStore store)
+                                       metastore::MetaStore store, std::shared_ptr<Logger> log)
     : root_(std::move(root)), config_(std::move(config)), features_(features),
-      store_(std::move(store)) {}
+      store_(std::move(store)), log_(log ? std::move(log) : null_logger()) {}
 
-Result<std::shared_ptr<OverlaySnapshotter>> OverlaySnapshotter::open(const std::string& root,
-                                                                     Config config,
-                                                                     Features features,
-                                                                     Reconciled* report) {
+Result<std::shared_ptr<OverlaySnapshotter>>
+OverlaySnapshotter::open(const std::string& root, Config config, Features features,
+                         Reconciled* report, std::shared_ptr<Logger> log) {
   return no_throw("open", root, [&]() -> Result<std::shared_ptr<OverlaySnapshotter>> {
     if (root.empty() || root.front() != '/')
       return invalid_argument("overlay snapshotter: root " + q(root) + " is not absolute");
@@ -131,8 +129,8 @@ Result<std::shared_ptr<OverlaySnapshotter>> OverlaySnapshotter::open(const std::
     auto store = metastore::MetaStore::open(root + "/metadata.db");
     if (!store)
       return std::move(store).error();
-    std::shared_ptr<OverlaySnapshotter> s(
-        new OverlaySnapshotter(root, std::move(config), features, std::move(*store)));
+    std::shared_ptr<OverlaySnapshotter> s(new OverlaySnapshotter(
+        root, std::move(config), features, std::move(*store), std::move(log)));
 
     Reconciled local;
     Reconciled& r = report ? *report : local;
@@ -142,17 +140,14 @@ Result<std::shared_ptr<OverlaySnapshotter>> OverlaySnapshotter::open(const std::
     if (Status st = s->sweep(*tx, &r); !st)
       return st.error();
     tx->rollback();
+    // The root is in every line: tests and tools open more than one snapshotter per process.
     for (const std::string& m : r.missing)
-      std::fprintf(stderr,
-                   "overlay snapshotter %s: snapshot %s has no directory: its mounts will fail; "
-                   "remove the snapshot\n",
-                   root.c_str(), m.c_str());
+      s->log_->warn(root + ": snapshot " + m +
+                    " has no directory: its mounts will fail; remove the snapshot");
     for (const std::string& d : r.restored)
-      std::fprintf(stderr, "overlay snapshotter %s: restored %s (its removal never committed)\n",
-                   root.c_str(), d.c_str());
+      s->log_->info(root + ": restored " + d + " (its removal never committed)");
     for (const std::string& d : r.orphans_removed)
-      std::fprintf(stderr, "overlay snapshotter %s: removed orphan directory %s\n", root.c_str(),
-                   d.c_str());
+      s->log_->info(root + ": removed orphan directory " + d);
     return s;
   });
 }
@@ -344,16 +339,17 @@ Result<std::vector<Mount>> OverlaySnapshotter::create_locked(Kind kind, const st
   struct Undo {
     bool& done;
     const std::string &tmp, &final_dir;
+    const Logger& log;
     ~Undo() {
       if (!done) {
-        remove_quietly(tmp);
-        remove_quietly(final_dir);
+        remove_quietly(tmp, log);
+        remove_quietly(final_dir, log);
       }
     }
-  } undo{done, tmp, final_dir};
+  } undo{done, tmp, final_dir, *log_};
 
   // A crash may have left a directory of that name while the id was being handed out.
-  remove_quietly(tmp);
+  remove_quietly(tmp, *log_);
   if (Status st = make_dir_exact(tmp, 0700); !st)
     return st.error();
   const std::string fs = tmp + "/fs";
@@ -456,8 +452,7 @@ Status OverlaySnapshotter::remove(const std::string& key) {
         return st;
       }
     } else {
-      std::fprintf(stderr, "overlay snapshotter %s: removing %s, whose directory %s was missing\n",
-                   root_.c_str(), q(key).c_str(), dir.c_str());
+      log_->warn(root_ + ": removing " + q(key) + ", whose directory " + dir + " was missing");
     }
     if (Status st = tx->commit(); !st) {
       if (had_dir)
@@ -466,11 +461,10 @@ Status OverlaySnapshotter::remove(const std::string& key) {
     }
     // The record is gone; a directory that cannot be deleted now is an orphan for cleanup().
     if (had_dir)
-      remove_quietly(aside);
+      remove_quietly(aside, *log_);
     if (config_.sync_remove)
       if (Status st = cleanup(); !st)
-        std::fprintf(stderr, "overlay snapshotter %s: cleanup after removing %s: %s\n",
-                     root_.c_str(), q(key).c_str(), st.error().message().c_str());
+        log_->warn(root_ + ": cleanup after removing " + q(key) + ": " + st.error().message());
     return {};
   });
 }

@@ -11,6 +11,7 @@
 #include "probe.hpp"
 
 #include <strata/metastore/metastore.hpp>
+#include <strata/plugin/logger.hpp>
 #include <strata/plugin/snapshotter.hpp>
 
 #include <atomic>
@@ -43,10 +44,13 @@ class OverlaySnapshotter : public Snapshotter {
 public:
   /// Opens the snapshotter at `root` (absolute; created with mode 0700 if missing): creates
   /// snapshots/, opens metadata.db, and reconciles the two (see Reconciled), logging what it
-  /// found to stderr. `features` come from probe(root).
+  /// found to `log`. `features` come from probe(root). `log` (InitContext::logger() in the
+  /// plugin; null: null_logger()) also gets what later operations repair or cannot undo.
   /// Errors: InvalidArgument (relative root); those of the metastore and of the filesystem.
-  static Result<std::shared_ptr<OverlaySnapshotter>>
-  open(const std::string& root, Config config, Features features, Reconciled* report = nullptr);
+  static Result<std::shared_ptr<OverlaySnapshotter>> open(const std::string& root, Config config,
+                                                          Features features,
+                                                          Reconciled* report = nullptr,
+                                                          std::shared_ptr<Logger> log = nullptr);
 
   /// The root directory.
   const std::string& root() const noexcept { return root_; }
@@ -72,8 +76,8 @@ public:
   Status close() override;
 
 protected:
-  OverlaySnapshotter(std::string root, Config config, Features features,
-                     metastore::MetaStore store);
+  OverlaySnapshotter(std::string root, Config config, Features features, metastore::MetaStore store,
+                     std::shared_ptr<Logger> log);
 
 private:
   std::string snapshot_dir(metastore::SnapshotId id) const;
@@ -92,6 +96,7 @@ private:
   Config config_;
   Features features_;
   metastore::MetaStore store_;
+  std::shared_ptr<Logger> log_;
   std::atomic<bool> closed_{false};
 };
 

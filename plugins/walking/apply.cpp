@@ -11,14 +11,16 @@
 #include <strata/fs/posix.hpp>
 #include <strata/streamproc/chain.hpp>
 
-#include <cstdio>
+#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
 namespace strata::walking {
 
-WalkingDiffer::WalkingDiffer(std::shared_ptr<ContentStore> store, Config config)
-    : store_(std::move(store)), config_(std::move(config)) {}
+WalkingDiffer::WalkingDiffer(std::shared_ptr<ContentStore> store, Config config,
+                             std::shared_ptr<Logger> log)
+    : store_(std::move(store)), config_(std::move(config)),
+      log_(log ? std::move(log) : null_logger()) {}
 
 Status WalkingDiffer::check_media_type(const std::string& media_type) const {
   auto codec = archive::compression_of_media_type(media_type);
@@ -114,9 +116,8 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   aopts.no_same_owner = config_.no_same_owner;
   aopts.unsupported_xattrs = config_.xattr_errors;
   aopts.max_total_bytes = config_.max_layer_bytes;
-  aopts.warn = [&desc](std::string_view w) {
-    std::fprintf(stderr, "walking differ: layer %s: %.*s\n", desc.digest.c_str(),
-                 static_cast<int>(w.size()), w.data());
+  aopts.warn = [&desc, this](std::string_view w) {
+    log_->warn("layer " + desc.digest + ": " + std::string(w));
   };
   auto applied = archive::apply(target->dir, tar, aopts);
   tar = nullptr; // joins a read-ahead worker: the chain is read from one thread at a time

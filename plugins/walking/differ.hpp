@@ -6,6 +6,7 @@
 
 #include <strata/plugin/content.hpp>
 #include <strata/plugin/differ.hpp>
+#include <strata/plugin/logger.hpp>
 
 #include <memory>
 
@@ -13,7 +14,10 @@ namespace strata::walking {
 
 class WalkingDiffer : public Differ {
 public:
-  WalkingDiffer(std::shared_ptr<ContentStore> store, Config config);
+  /// `log` (InitContext::logger() in the plugin; null: null_logger()) gets what an apply works
+  /// around, such as an xattr the target refuses when xattr_errors is "warn".
+  WalkingDiffer(std::shared_ptr<ContentStore> store, Config config,
+                std::shared_ptr<Logger> log = nullptr);
 
   /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); media
   /// types: OCI/Docker layer tars, gzip, zstd, and whatever configured stream processors turn
@@ -35,6 +39,7 @@ private:
 
   std::shared_ptr<ContentStore> store_;
   Config config_;
+  std::shared_ptr<Logger> log_;
 };
 
 } // namespace strata::walking

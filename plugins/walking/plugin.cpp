@@ -45,7 +45,7 @@ public:
       ic.meta().exports["stream_processors"] = usable;
     if (!unusable.empty())
       ic.meta().exports["stream_processors_unavailable"] = unusable;
-    return std::make_shared<WalkingPlugin>(std::move(store), std::move(*config));
+    return std::make_shared<WalkingPlugin>(std::move(store), std::move(*config), ic.logger());
   }
 
   using WalkingDiffer::WalkingDiffer;

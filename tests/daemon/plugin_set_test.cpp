@@ -5,9 +5,12 @@
 #include "strata/registry/graph.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <future>
+#include <sstream>
 #include <thread>
 
 using namespace strata;
@@ -196,6 +199,38 @@ TEST_F(PluginSetTest, ConfigErrorFailsOnlyThatPlugin) {
   EXPECT_EQ(rec("a").status, PluginStatus::Error);
   EXPECT_NE(rec("a").reason.find("config.toml:3:1"), std::string::npos);
   EXPECT_EQ(seen.at("k").as_int64(), 1);
+}
+
+// Each plugin's InitContext::logger() writes to the host's (default) logger's sinks under the
+// plugin's URI, and stays usable after init.
+TEST_F(PluginSetTest, PluginsLogIntoTheHostLogUnderTheirUri) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto host = std::make_shared<spdlog::logger>(
+      "stratad", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  host->set_pattern("%n|%l|%v");
+  host->set_level(spdlog::level::info);
+  spdlog::set_default_logger(host);
+  std::shared_ptr<Logger> kept;
+  run({entry("a", {},
+             [&](InitContext& ic) -> InitResult {
+               kept = ic.logger();
+               kept->debug("filtered out");
+               kept->warn("during init");
+               return std::make_shared<Recorder>("a");
+             }),
+       entry("b", {}, [](InitContext& ic) -> InitResult {
+         ic.logger()->info("b says hi");
+         return std::make_shared<Recorder>("b");
+       })});
+  spdlog::set_default_logger(previous);
+  ASSERT_NE(kept, nullptr);
+  kept->error("after init");
+  const std::string log = out.str();
+  EXPECT_NE(log.find("t.v1.a|warning|during init\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("t.v1.b|info|b says hi\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("t.v1.a|error|after init\n"), std::string::npos) << log;
+  EXPECT_EQ(log.find("filtered out"), std::string::npos) << log;
 }
 
 TEST_F(PluginSetTest, CloseRunsInReverseInitOrder) {

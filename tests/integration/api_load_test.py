@@ -102,18 +102,11 @@ class FdLimitTest(unittest.TestCase):
             time.sleep(0.05)
 
 
-def overlay_plugin():
-    path = os.environ.get("OVERLAY_PLUGIN", "")
-    if not path or not os.path.isfile(path):
-        h.unavailable(f"$OVERLAY_PLUGIN={path!r} is not the built snapshotter plugin")
-    return path
-
-
 class BlockingRemoveTest(unittest.TestCase):
     FILES = 40000  # per snapshot (hard links of one tree); removing one takes a good part of a second
 
     def setUp(self):
-        plugin = overlay_plugin()
+        plugin = h.overlay_plugin()
         if os.geteuid() != 0:
             print("SKIP: the overlay snapshotter needs root", flush=True)
             raise unittest.SkipTest("the overlay snapshotter needs root")

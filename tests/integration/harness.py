@@ -71,6 +71,14 @@ def fixture_dir():
     return env_path("FIXTURE_DIR", "the directory holding fixture-<mode>.so")
 
 
+def overlay_plugin():
+    """The built overlay snapshotter plugin file, from $OVERLAY_PLUGIN."""
+    path = os.environ.get("OVERLAY_PLUGIN", "")
+    if not path or not os.path.isfile(path):
+        unavailable(f"$OVERLAY_PLUGIN={path!r} is not the built snapshotter plugin")
+    return path
+
+
 def fixture(mode):
     path = os.path.join(fixture_dir(), f"fixture-{mode}.so")
     if not os.path.exists(path):

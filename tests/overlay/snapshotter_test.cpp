@@ -2,6 +2,7 @@
 // labels, walk, usage, rebase, removal, reconcile at open, idmaps, 500 layers.
 #include "deep_tree.hpp"
 #include "init.hpp"
+#include "recording_logger.hpp"
 #include "support.hpp"
 #include "tree.hpp"
 
@@ -45,10 +46,10 @@ protected:
   }
 
   void reopen(Config config = {}, std::optional<Features> features = {},
-              Reconciled* report = nullptr) {
+              Reconciled* report = nullptr, std::shared_ptr<Logger> log = nullptr) {
     snap_.reset();
-    auto s =
-        OverlaySnapshotter::open(root_, std::move(config), features.value_or(features_), report);
+    auto s = OverlaySnapshotter::open(root_, std::move(config), features.value_or(features_),
+                                      report, std::move(log));
     ASSERT_TRUE(s) << s.error().to_string();
     snap_ = *s;
   }
@@ -610,17 +611,24 @@ TEST_F(OverlayTest, ReconcileAtOpen) {
   ASSERT_TRUE(write_file(snapshots() + "/77/fs/x", "x"));
 
   Reconciled report;
-  reopen({}, {}, &report);
+  auto log = std::make_shared<strata::testing::RecordingLogger>();
+  reopen({}, {}, &report, log);
   ASSERT_EQ(report.missing.size(), 1u);
   EXPECT_NE(report.missing[0].find("\"lost\""), std::string::npos) << report.missing[0];
   EXPECT_EQ(report.orphans_removed, (std::vector<std::string>{snapshots() + "/77"}));
   EXPECT_EQ(report.restored, (std::vector<std::string>{snapshots() + "/3"}));
   EXPECT_EQ(list(snapshots()), (std::vector<std::string>{"1", "3"}));
+  // Each repair is logged, through the plugin's logger (never stderr).
+  EXPECT_TRUE(log->has(LogLevel::warn, ": snapshot " + report.missing[0] + " has no directory"));
+  EXPECT_TRUE(log->has(LogLevel::info, ": removed orphan directory " + snapshots() + "/77"));
+  EXPECT_TRUE(log->has(LogLevel::info, ": restored " + snapshots() + "/3"));
+  EXPECT_EQ(log->lines().size(), 3u);
 
   // The snapshotter works; the damaged snapshot can be removed.
   ASSERT_OK(snap_->stat("keep"));
   ASSERT_OK(snap_->mounts("half-removed"));
   ASSERT_OK(snap_->remove("lost"));
+  EXPECT_TRUE(log->has(LogLevel::warn, "removing \"lost\", whose directory"));
   ASSERT_OK(snap_->remove("half-removed"));
   EXPECT_EQ(list(snapshots()), (std::vector<std::string>{"1"}));
 }

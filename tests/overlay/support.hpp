@@ -6,8 +6,7 @@
 #include "probe.hpp"
 #include "snapshotter.hpp"
 
-#include <strata/plugin/init_context.hpp>
-
+#include "fake_init_context.hpp"
 #include "mounts.hpp"
 
 #include <gtest/gtest.h>
@@ -90,31 +89,12 @@ bool exists(const std::string& path);
 /// Entry names of a directory, sorted.
 std::vector<std::string> list(const std::string& dir);
 
-/// An InitContext with a given root and config; no dependencies.
-class FakeContext : public InitContext {
+/// An InitContext for the overlay plugin with a given root and config; no dependencies.
+class FakeContext : public strata::testing::FakeInitContext {
 public:
   FakeContext(std::string root, json::object config)
-      : uri_("strata.snapshotter.v1.overlayfs"), root_(std::move(root)), state_(root_ + ".state"),
-        config_(std::move(config)) {}
-  const std::string& uri() const override { return uri_; }
-  const std::string& root() const override { return root_; }
-  const std::string& state() const override { return state_; }
-  const json::object& config() const override { return config_; }
-  const std::map<std::string, std::string>& properties() const override { return props_; }
-  Meta& meta() override { return meta_; }
-  Result<std::shared_ptr<Instance>> get(const std::string& uri) const override {
-    return not_found("no plugin " + uri);
-  }
-  Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
-  get_by_type(const std::string& type) const override {
-    return not_found("no plugins of type " + type);
-  }
-
-private:
-  std::string uri_, root_, state_;
-  json::object config_;
-  std::map<std::string, std::string> props_;
-  Meta meta_;
+      : FakeInitContext("strata.snapshotter.v1.overlayfs", root, root + ".state",
+                        std::move(config)) {}
 };
 
 } // namespace strata::overlay::test

@@ -2,6 +2,8 @@
 #include "strata/registry/graph.hpp"
 #include "strata/registry/registry.hpp"
 
+#include "fake_init_context.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -220,25 +222,7 @@ TEST_F(RegistryTest, OriginRegistrarWrapsThrowingInit) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].origin, "/p/x.so");
   // InitContext is abstract; the wrapper never touches it before calling init.
-  struct NullContext : InitContext {
-    std::string s;
-    json::object o;
-    std::map<std::string, std::string> p;
-    Meta m;
-    const std::string& uri() const override { return s; }
-    const std::string& root() const override { return s; }
-    const std::string& state() const override { return s; }
-    const json::object& config() const override { return o; }
-    const std::map<std::string, std::string>& properties() const override { return p; }
-    Meta& meta() override { return m; }
-    Result<std::shared_ptr<Instance>> get(const std::string&) const override {
-      return not_found("");
-    }
-    Result<std::vector<std::pair<std::string, std::shared_ptr<Instance>>>>
-    get_by_type(const std::string&) const override {
-      return not_found("");
-    }
-  } ctx;
+  strata::testing::FakeInitContext ctx;
   auto result = entries[0].registration.init(ctx);
   ASSERT_TRUE(result.failed());
   EXPECT_EQ(result.error().code(), Code::Internal);

@@ -1,6 +1,7 @@
 // The walking differ end to end on real files: a layer ingested into a real content store,
 // applied onto a bind directory or into an overlay upperdir, through stream processors.
 #include "differ.hpp"
+#include "recording_logger.hpp"
 #include "store.hpp"
 #include "tar_builder.hpp"
 
@@ -85,8 +86,9 @@ protected:
     return {Mount{"bind", target.string(), "", {"rbind"}}};
   }
 
-  strata::walking::WalkingDiffer differ(strata::walking::Config config = {}) {
-    return strata::walking::WalkingDiffer(store_, std::move(config));
+  strata::walking::WalkingDiffer differ(strata::walking::Config config = {},
+                                        std::shared_ptr<strata::Logger> log = nullptr) {
+    return strata::walking::WalkingDiffer(store_, std::move(config), std::move(log));
   }
 
   stdfs::path dir_;
@@ -109,6 +111,22 @@ TEST_F(WalkingApply, GzipLayerOntoABindDirectory) {
   EXPECT_EQ(r->digest, strata::digest::sha256_of(tar));
   EXPECT_EQ(r->size, std::int64_t(tar.size()));
   EXPECT_EQ(slurp(target / "etc/hostname"), "strata\n");
+}
+
+// What an apply works around goes to the differ's logger (the plugin's), naming the layer.
+TEST_F(WalkingApply, WarningsGoToTheLogger) {
+  strata::testing::TarEntry f;
+  f.name = "f";
+  f.xattrs["user.overlay.opaque"] = "y"; // never taken from a layer, always a warning
+  auto desc = ingest(strata::testing::TarBuilder().add(f).bytes(), strata::media_type::layer_tar);
+  auto log = std::make_shared<strata::testing::RecordingLogger>();
+  const auto target = dir_ / "target";
+  auto r = differ({}, log).apply(desc, bind_target(target), {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(log->lines().size(), 1u);
+  EXPECT_TRUE(log->has(strata::LogLevel::warn,
+                       "layer " + desc.digest + ": ignored xattr user.overlay.opaque on f"))
+      << log->lines()[0].second;
 }
 
 TEST_F(WalkingApply, WhiteoutsRemoveFilesOnABindDirectory) {

@@ -34,8 +34,9 @@ extern "C" {
 /** Incompatible changes bump the major; the entry symbol name changes with it. */
 #define STRATA_PLUGIN_ABI_MAJOR 1
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
- * interfaces) bump the minor. 1: InitContext::dependency_meta. */
-#define STRATA_PLUGIN_ABI_MINOR 1
+ * interfaces) bump the minor. 1: InitContext::dependency_meta. 2: InitContext::logger, with the
+ * Logger interface and LogLevel it returns. */
+#define STRATA_PLUGIN_ABI_MINOR 2
 
 #define STRATA_PLUGIN_STR2(x) #x
 #define STRATA_PLUGIN_STR(x) STRATA_PLUGIN_STR2(x)

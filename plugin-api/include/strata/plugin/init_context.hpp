@@ -4,6 +4,7 @@
 
 #include "strata/plugin/instance.hpp"
 #include "strata/plugin/json.hpp"
+#include "strata/plugin/logger.hpp"
 #include "strata/plugin/meta.hpp"
 
 #include <map>
@@ -55,6 +56,15 @@ public:
   /// see whether a snapshotter can "rebase". Since ABI minor 1.
   /// Errors: as get(); NotImplemented from a context that does not know other plugins' Meta.
   virtual Result<Meta> dependency_meta(const std::string& uri) const;
+
+  /// The plugin's logger: lines written to it go into the host's log with the plugin's
+  /// "<type>.<id>" attached, filtered by the level the operator configured for the host (stratad:
+  /// --log-level). Unlike the context itself it outlives init: keep the shared_ptr in the
+  /// instance to log from any method or thread (see Logger). Never null. Since ABI minor 2.
+  /// This default, for contexts that have no log (a test's fake context), returns null_logger():
+  /// lines are dropped rather than written to stderr, which a host may not own.
+  /// Errors: none.
+  virtual std::shared_ptr<Logger> logger() const;
 
   /// get() and a checked cast to T. Errors: as get(), plus InvalidArgument when the instance does
   /// not implement T.

@@ -38,6 +38,7 @@
 #include "strata/plugin/instance.hpp"
 #include "strata/plugin/json.hpp"
 #include "strata/plugin/labels.hpp"
+#include "strata/plugin/logger.hpp"
 #include "strata/plugin/meta.hpp"
 #include "strata/plugin/mount.hpp"
 #include "strata/plugin/platform.hpp"
