@@ -67,7 +67,7 @@ constexpr std::string_view compare_shape = R"({"lower": [...], "upper": [...], "
 
 Response apply(const DifferLookup& lookup, const Request& req) {
   auto body = body_object(req, {"descriptor", "mounts", "options"},
-                          {"diffID", "syncFs", "processorPayloads"}, apply_shape);
+                          {"diffID", "target", "syncFs", "processorPayloads"}, apply_shape);
   if (!body)
     return Response::error(body.error());
   auto desc = member<Descriptor>(*body, "descriptor", apply_shape);
