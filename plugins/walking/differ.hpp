@@ -15,10 +15,10 @@ class WalkingDiffer : public Differ {
 public:
   WalkingDiffer(std::shared_ptr<ContentStore> store, Config config);
 
-  /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); media
-  /// types: OCI/Docker layer tars, gzip, zstd, and whatever configured stream processors turn
-  /// into one of those. Anything else is NotImplemented, decided before anything is read or
-  /// written.
+  /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); both
+  /// targets (ApplyTarget::UpperdirUnknownLowers onto one bind mount); media types: OCI/Docker
+  /// layer tars, gzip, zstd, and whatever configured stream processors turn into one of those.
+  /// Anything else is NotImplemented, decided before anything is read or written.
   Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
                            const ApplyOptions& opts) override;
 
