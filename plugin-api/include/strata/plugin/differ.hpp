@@ -12,8 +12,9 @@
 /// - ApplyOptions::target says what the mounts are (ApplyTarget). ApplyTarget::Mounts, the
 ///   default, is what every caller but a parallel unpack uses. ApplyTarget::UpperdirUnknownLowers
 ///   only reaches a differ that lists capability::apply_unknown_lowers in its Meta: the diff
-///   service skips the others for it (as if they had returned NotImplemented), so a differ that
-///   knows nothing of targets is never handed one it would get wrong.
+///   service (and the API's `differ=ID`) skips the others for it (as if they had returned
+///   NotImplemented), so a differ that knows nothing of targets is never handed one it would get
+///   wrong. The unpack then applies the layer in order onto its parent with Mounts.
 /// - An apply onto UpperdirUnknownLowers that meets an entry needing the layers below fails with
 ///   Code::NeedsParent; the unpack then discards that attempt and applies the layer again, with
 ///   ApplyTarget::Mounts, onto its committed parent. NotFound keeps its plain meaning (the blob is
