@@ -1,6 +1,7 @@
 #include "routes/diff_routes.hpp"
 #include "routes/json_body.hpp"
 
+#include <strata/plugin/meta.hpp>
 #include <strata/plugin/try.hpp>
 #include <strata/plugin/types.hpp>
 
@@ -49,6 +50,33 @@ template <class T> Result<T> optional_member(const json::object& o, std::string_
   return from_json<T>(*v, key);
 }
 
+// A differ used directly (differ=ID) whose Meta does not list apply-unknown-lowers: it is refused
+// ApplyTarget::UpperdirUnknownLowers as the diff service refuses it (NotImplemented, without a
+// call), since it might write the future upperdir as a plain directory and lose whiteouts.
+class TargetGate final : public Differ {
+public:
+  TargetGate(std::shared_ptr<Differ> differ, std::string uri)
+      : differ_(std::move(differ)), uri_(std::move(uri)) {}
+
+  Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
+                           const ApplyOptions& opts) override {
+    if (opts.target == ApplyTarget::UpperdirUnknownLowers)
+      return not_implemented(fmt::format("{} does not list capability {}, so it is not handed "
+                                         "target {}",
+                                         uri_, capability::apply_unknown_lowers,
+                                         to_string(opts.target)));
+    return differ_->apply(desc, mounts, opts);
+  }
+  Result<Descriptor> compare(const std::vector<Mount>& lower, const std::vector<Mount>& upper,
+                             const CompareOptions& opts) override {
+    return differ_->compare(lower, upper, opts);
+  }
+
+private:
+  std::shared_ptr<Differ> differ_;
+  std::string uri_;
+};
+
 // Runs `fn` with the differ the request names (differ=ID) or the diff service.
 Response with_differ(const DifferLookup& lookup, const Request& req,
                      const std::function<Response(Differ&)>& fn) {
@@ -65,7 +93,7 @@ constexpr std::string_view compare_shape = R"({"lower": [...], "upper": [...], "
 
 Response apply(const DifferLookup& lookup, const Request& req) {
   auto body = body_object(req, {"descriptor", "mounts", "options"},
-                          {"diffID", "syncFs", "processorPayloads"}, apply_shape);
+                          {"diffID", "target", "syncFs", "processorPayloads"}, apply_shape);
   if (!body)
     return Response::error(body.error());
   auto desc = member<Descriptor>(*body, "descriptor", apply_shape);
@@ -116,6 +144,11 @@ DifferLookup differ_of(const PluginSet& plugins) {
     const std::string uri =
         id.empty() ? std::string(diff_service_uri) : fmt::format("{}.{}", plugin_type::differ, id);
     auto differ = plugins.get_as<Differ>(uri);
+    if (differ && !id.empty()) {
+      const PluginRecord* record = plugins.find(uri);
+      if (!record || !has_capability(record->meta, capability::apply_unknown_lowers))
+        return std::shared_ptr<Differ>(std::make_shared<TargetGate>(std::move(*differ), uri));
+    }
     if (differ)
       return differ;
     if (differ.error().code() != Code::NotFound)

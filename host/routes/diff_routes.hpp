@@ -13,8 +13,10 @@
 namespace strata::host {
 
 /// Finds the differ a request works on: "" means the diff service (which tries the configured
-/// differs in order), anything else the differ plugin of that id. NotFound naming the plugin
-/// when it is not loaded; Unavailable with the plugin's status and reason when it is not ok.
+/// differs in order), anything else the differ plugin of that id (refusing
+/// ApplyTarget::UpperdirUnknownLowers with NotImplemented unless it lists apply-unknown-lowers,
+/// as the diff service does). NotFound naming the plugin when it is not loaded; Unavailable with
+/// the plugin's status and reason when it is not ok.
 using DifferLookup = std::function<Result<std::shared_ptr<Differ>>(const std::string& id)>;
 
 /// The lookup over the initialised plugins in `plugins` (which must outlive it).
@@ -29,7 +31,8 @@ DifferLookup differ_of(const PluginSet& plugins);
 /// Errors are the differ's: 501 NotImplemented when no differ handles these mounts or this
 /// media type (the message names each one tried), 404 NotFound (blob missing), 400
 /// InvalidArgument (bad request, corrupt layer), 412 FailedPrecondition (diff ID mismatch),
-/// 503 Unavailable (no diff service).
+/// 412 NeedsParent (target upperdir-unknown-lowers and the layer needs the layers below), 503
+/// Unavailable (no diff service).
 void add_diff_routes(api::Router& router, DifferLookup differs);
 
 /// add_diff_routes() with differ_of(plugins).

@@ -3,6 +3,7 @@
 #include "json_fields.hpp"
 
 #include <chrono>
+#include <stdexcept>
 
 namespace strata {
 namespace {
@@ -30,10 +31,22 @@ Status check_source_date_epoch(Timestamp t, std::string_view what) {
   return {};
 }
 
+std::string_view to_string(ApplyTarget t) noexcept {
+  switch (t) {
+  case ApplyTarget::Mounts:
+    return "mounts";
+  case ApplyTarget::UpperdirUnknownLowers:
+    return "upperdir-unknown-lowers";
+  }
+  return "unknown";
+}
+
 void tag_invoke(const json::value_from_tag&, json::value& jv, const ApplyOptions& o) {
   json::object obj;
   if (!o.diff_id.empty())
     obj["diffID"] = o.diff_id;
+  if (o.target != ApplyTarget::Mounts)
+    obj["target"] = to_string(o.target);
   if (o.sync_fs)
     obj["syncFs"] = true;
   if (!o.processor_payloads.empty())
@@ -44,6 +57,12 @@ void tag_invoke(const json::value_from_tag&, json::value& jv, const ApplyOptions
 ApplyOptions tag_invoke(const json::value_to_tag<ApplyOptions>&, const json::value& jv) {
   ApplyOptions o;
   o.diff_id = detail::field_or<std::string>(jv, "diffID", "");
+  const auto target = detail::field_or<std::string>(jv, "target", "mounts");
+  if (target == to_string(ApplyTarget::UpperdirUnknownLowers))
+    o.target = ApplyTarget::UpperdirUnknownLowers;
+  else if (target != to_string(ApplyTarget::Mounts))
+    throw std::invalid_argument("field \"target\" is \"" + target +
+                                "\": expected \"mounts\" or \"upperdir-unknown-lowers\"");
   o.sync_fs = detail::field_or<bool>(jv, "syncFs", false);
   o.processor_payloads =
       detail::field_or<std::map<std::string, std::string>>(jv, "processorPayloads", {});

@@ -4,11 +4,11 @@
 
 namespace strata {
 namespace {
-constexpr std::array<std::string_view, 17> code_names = {
-    "Ok",       "Cancelled",      "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-    "Aborted",  "OutOfRange",     "NotImplemented",   "Internal",          "Unavailable",
-    "DataLoss", "Unauthenticated"};
+constexpr std::array<std::string_view, 18> code_names = {
+    "Ok",       "Cancelled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",   "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",      "NotImplemented",   "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated", "NeedsParent"};
 } // namespace
 
 std::string_view to_string(Code code) noexcept {
@@ -40,6 +40,7 @@ int http_status(Code code) noexcept {
   case Code::Aborted:
     return 409;
   case Code::FailedPrecondition:
+  case Code::NeedsParent:
     return 412;
   case Code::ResourceExhausted:
     return 429;

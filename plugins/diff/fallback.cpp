@@ -1,6 +1,7 @@
 #include "fallback.hpp"
 
 #include <strata/plugin/guard.hpp>
+#include <strata/plugin/meta.hpp>
 
 #include <exception>
 
@@ -15,9 +16,9 @@ std::string reason_of(const Error& e) {
 
 } // namespace
 
-Result<Descriptor> first_implemented(const std::vector<Candidate>& order,
-                                     std::string_view operation,
-                                     const std::function<Result<Descriptor>(Differ&)>& call) {
+Result<Descriptor>
+first_implemented(const std::vector<Candidate>& order, std::string_view operation,
+                  const std::function<Result<Descriptor>(const Candidate&)>& call) {
   return guard(
       [&] { return "diff service " + std::string(operation); },
       [&]() -> Result<Descriptor> {
@@ -31,7 +32,7 @@ Result<Descriptor> first_implemented(const std::vector<Candidate>& order,
           // Differs must not throw, but one that does must not take the service (and the host
           // thread serving the request) with it.
           try {
-            r = call(*c.differ);
+            r = call(c);
           } catch (const std::exception& e) {
             return internal_error("differ " + c.id + " threw an exception during " +
                                   std::string(operation) + ": " + e.what());
@@ -56,8 +57,13 @@ Result<Descriptor> apply_in_order(const std::vector<Candidate>& order, const Des
                                   const std::vector<Mount>& mounts, const ApplyOptions& opts) {
   // Building the std::function may allocate.
   return guard("diff service apply", [&] {
-    return first_implemented(order, "apply",
-                             [&](Differ& d) { return d.apply(desc, mounts, opts); });
+    return first_implemented(order, "apply", [&](const Candidate& c) -> Result<Descriptor> {
+      if (opts.target == ApplyTarget::UpperdirUnknownLowers && !c.apply_unknown_lowers)
+        return not_implemented(
+            "it does not list capability " + std::string(capability::apply_unknown_lowers) +
+            ", so it is not handed target " + std::string(to_string(opts.target)));
+      return c.differ->apply(desc, mounts, opts);
+    });
   });
 }
 
@@ -65,8 +71,9 @@ Result<Descriptor> compare_in_order(const std::vector<Candidate>& order,
                                     const std::vector<Mount>& lower,
                                     const std::vector<Mount>& upper, const CompareOptions& opts) {
   return guard("diff service compare", [&] {
-    return first_implemented(order, "compare",
-                             [&](Differ& d) { return d.compare(lower, upper, opts); });
+    return first_implemented(order, "compare", [&](const Candidate& c) {
+      return c.differ->compare(lower, upper, opts);
+    });
   });
 }
 

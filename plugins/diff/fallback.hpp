@@ -16,6 +16,9 @@ namespace strata::diffservice {
 struct Candidate {
   std::string id;                 ///< the differ's id, e.g. "walking"
   std::shared_ptr<Differ> differ; ///< never null
+  /// Its Meta lists capability::apply_unknown_lowers: it may be handed
+  /// ApplyTarget::UpperdirUnknownLowers.
+  bool apply_unknown_lowers = false;
 };
 
 /// Calls `call` on each candidate in order and returns the first result that is not a
@@ -24,11 +27,14 @@ struct Candidate {
 /// with its code kept and its message prefixed with "differ <id>: " (later differs are not
 /// called); Internal "differ <id> threw ..." when a differ throws (also final); NotImplemented
 /// when every differ returned it, naming each differ with its reason in order.
-Result<Descriptor> first_implemented(const std::vector<Candidate>& order,
-                                     std::string_view operation,
-                                     const std::function<Result<Descriptor>(Differ&)>& call);
+Result<Descriptor>
+first_implemented(const std::vector<Candidate>& order, std::string_view operation,
+                  const std::function<Result<Descriptor>(const Candidate&)>& call);
 
-/// first_implemented() over Applier::apply. Errors: as first_implemented().
+/// first_implemented() over Applier::apply. A candidate without apply_unknown_lowers is not
+/// called for ApplyTarget::UpperdirUnknownLowers and counts as NotImplemented (a differ that
+/// knows nothing of targets would write the upperdir as a plain directory and lose whiteouts).
+/// Errors: as first_implemented().
 Result<Descriptor> apply_in_order(const std::vector<Candidate>& order, const Descriptor& desc,
                                   const std::vector<Mount>& mounts, const ApplyOptions& opts);
 

@@ -48,12 +48,21 @@ public:
         config->order, available, [&ic](const std::string& id) { return why_missing(ic, id); });
     if (!resolved)
       return std::move(resolved).error();
+    for (auto& c : resolved->order) {
+      auto meta = ic.dependency_meta(std::string(strata::plugin_type::differ) + "." + c.id);
+      c.apply_unknown_lowers =
+          meta && strata::has_capability(*meta, strata::capability::apply_unknown_lowers);
+    }
     auto& exports = ic.meta().exports;
     exports["order"] = strata::diffservice::order_text(resolved->order);
     exports["sync_fs"] = config->sync_fs ? "true" : "false";
     if (!resolved->unavailable.empty())
       exports["unavailable"] = strata::diffservice::unavailable_text(resolved->unavailable);
-    return std::make_shared<DiffPlugin>(std::move(resolved->order), config->sync_fs);
+    auto service = std::make_shared<DiffPlugin>(std::move(resolved->order), config->sync_fs);
+    // Images unpacks in parallel only through a service that can hand the target on.
+    if (service->apply_unknown_lowers())
+      ic.meta().capabilities.push_back(strata::capability::apply_unknown_lowers);
+    return service;
   }
 
   using DiffService::DiffService;

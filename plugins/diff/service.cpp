@@ -20,6 +20,13 @@ Result<Descriptor> DiffService::apply(const Descriptor& desc, const std::vector<
   }
 }
 
+bool DiffService::apply_unknown_lowers() const noexcept {
+  for (const auto& c : order_)
+    if (c.apply_unknown_lowers)
+      return true;
+  return false;
+}
+
 Result<Descriptor> DiffService::compare(const std::vector<Mount>& lower,
                                         const std::vector<Mount>& upper,
                                         const CompareOptions& opts) {

@@ -30,6 +30,9 @@ public:
 
   /// The order in effect.
   const std::vector<Candidate>& order() const noexcept { return order_; }
+  /// Some differ of the order takes ApplyTarget::UpperdirUnknownLowers; the service then lists
+  /// capability::apply_unknown_lowers itself.
+  bool apply_unknown_lowers() const noexcept;
   bool sync_fs() const noexcept { return sync_fs_; }
 
 private:

@@ -62,8 +62,12 @@ public:
   static strata::Result<strata::images::UnpackEnvironment>
   unpack_environment(strata::InitContext& ic) {
     strata::images::UnpackEnvironment env;
-    if (auto diff = ic.get_as<strata::Differ>("strata.service.v1.diff"))
+    if (auto diff = ic.get_as<strata::Differ>("strata.service.v1.diff")) {
       env.differ = std::move(*diff);
+      auto meta = ic.dependency_meta("strata.service.v1.diff");
+      env.differ_applies_unknown_lowers =
+          meta && strata::has_capability(*meta, strata::capability::apply_unknown_lowers);
+    }
     auto snapshotters = ic.get_by_type(strata::plugin_type::snapshotter);
     if (!snapshotters)
       return env;

@@ -1,16 +1,12 @@
 #include "unpack.hpp"
 
 #include <strata/fs/posix.hpp>
-#include <strata/mount/overlay.hpp>
 #include <strata/plugin/guard.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 
 namespace strata::images {
 
@@ -74,61 +70,6 @@ private:
   std::vector<std::uint64_t> last_;
 };
 
-// The directory a layer's apply writes into: a bind mount's source or an overlay's upperdir
-// (unescaped; "" when not valid, and the differ will have refused it).
-std::string written_dir(const std::vector<Mount>& mounts) {
-  if (mounts.size() != 1)
-    return {};
-  for (const auto& o : mounts.front().options)
-    if (o.starts_with("upperdir=")) {
-      auto dir = mount::unescape_overlay_path(std::string_view(o).substr(9));
-      return dir ? *dir : std::string();
-    }
-  return mounts.front().source;
-}
-
-bool is_lone_bind(const std::vector<Mount>& mounts) {
-  if (mounts.size() != 1)
-    return false;
-  const auto& m = mounts.front();
-  return m.type == "bind" ||
-         std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
-         std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
-}
-
-// A parentless active snapshot of a rebasing snapshotter comes as a lone bind mount. Applied as
-// such, a whiteout would delete a file that is not there and vanish; presented as an overlay
-// with only an upperdir, the differ keeps whiteouts as overlay markers that hide the file once
-// the snapshot is committed onto its parent.
-std::vector<Mount> as_upperdir(std::vector<Mount> mounts) {
-  if (!is_lone_bind(mounts))
-    return mounts;
-  Mount m;
-  m.type = "overlay";
-  m.source = "overlay";
-  m.options = {"upperdir=" + mount::escape_overlay_path(mounts.front().source)};
-  return {m};
-}
-
-Status sync_filesystems(const std::vector<std::string>& dirs) {
-  std::set<dev_t> synced;
-  for (const auto& dir : dirs) {
-    if (dir.empty())
-      continue;
-    fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd)
-      return fs::sys_error("unpack: cannot open " + dir + " to sync its filesystem", errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-      return fs::sys_error("unpack: stat " + dir, errno);
-    if (!synced.insert(st.st_dev).second)
-      continue;
-    if (::syncfs(fd.get()) != 0)
-      return fs::sys_error("unpack: syncfs of the filesystem holding " + dir, errno);
-  }
-  return {};
-}
-
 // One unpack: the image's layers and where each stands.
 class Unpack {
 public:
@@ -187,7 +128,8 @@ public:
       reporter_.done(i, State::Exists);
     const std::size_t missing = m_.layers.size() - *first;
     const auto& target = env_.snapshotters.at(opts_.snapshotter);
-    result_.parallel = opts_.parallel && target.can_rebase && missing > 1;
+    result_.parallel =
+        opts_.parallel && target.can_rebase && env_.differ_applies_unknown_lowers && missing > 1;
     Status st = result_.parallel ? run_parallel(*first) : run_sequential(*first);
     if (!st)
       return st.error();
@@ -227,13 +169,18 @@ private:
     }
   }
 
-  Status apply(std::size_t i, const std::vector<Mount>& mounts) {
+  // Applies layer i onto its active snapshot; `target` says whether its parents are there.
+  Status apply(std::size_t i, ApplyTarget target) {
     ApplyOptions aopts;
     aopts.diff_id = m_.diff_ids[i];
+    aopts.target = target;
+    // The differ syncs what it wrote before returning, so the commit after it never records a
+    // layer whose data a power loss could take.
+    aopts.sync_fs = result_.sync_fs;
     aopts.progress = [this, i](std::uint64_t bytes) {
       reporter_.report(i, State::Applying, bytes);
     };
-    auto applied = env_.differ->apply(m_.layers[i], mounts, aopts);
+    auto applied = env_.differ->apply(m_.layers[i], mounts_[i], aopts);
     if (!applied)
       return std::move(applied).error().wrap("apply of " + layer_name(i));
     // A differ may ignore diff_id (a third-party one, say): check what it says it applied.
@@ -242,15 +189,6 @@ private:
                                  applied->digest + ", but the image config says " + m_.diff_ids[i]);
     reporter_.done(i, State::Applied);
     return {};
-  }
-
-  Status sync(const std::vector<std::size_t>& layers) {
-    if (!result_.sync_fs)
-      return {};
-    std::vector<std::string> dirs;
-    for (auto i : layers)
-      dirs.push_back(written_dir(mounts_[i]));
-    return sync_filesystems(dirs);
   }
 
   Status commit(std::size_t i, bool rebase) {
@@ -269,13 +207,11 @@ private:
     return {};
   }
 
-  // Layer i on top of its committed parent: prepare, apply, [syncfs], commit.
+  // Layer i on top of its committed parent: prepare, apply, commit.
   Status unpack_on_parent(std::size_t i) {
     if (auto st = prepare(i, parent_of(i)); !st)
       return st;
-    if (auto st = apply(i, mounts_[i]); !st)
-      return st;
-    if (auto st = sync({i}); !st)
+    if (auto st = apply(i, ApplyTarget::Mounts); !st)
       return st;
     return commit(i, false);
   }
@@ -288,9 +224,13 @@ private:
   }
 
   // A layer that cannot be applied without its parents in place (a hardlink to a file of a
-  // lower layer) fails with NotFound when applied parentless: it is applied again, in order, on
-  // top of its committed parent. Any other failure is final and stops the layers not started.
-  static bool retry_in_order(const Error& e) { return e.code() == Code::NotFound; }
+  // lower layer) fails with NeedsParent when applied parentless, and one no differ takes
+  // parentless with NotImplemented: either is applied again, in order, on top of its committed
+  // parent. Any other failure (NotFound for a missing blob, say) is final and stops the layers
+  // not started.
+  static bool retry_in_order(const Error& e) {
+    return e.code() == Code::NeedsParent || e.code() == Code::NotImplemented;
+  }
 
   Status run_parallel(std::size_t first) {
     const std::size_t n = m_.layers.size();
@@ -312,7 +252,8 @@ private:
                                                  " was not applied because another layer failed");
           continue;
         }
-        outcomes[i] = apply(i, i == first ? mounts_[i] : as_upperdir(mounts_[i]));
+        outcomes[i] =
+            apply(i, i == first ? ApplyTarget::Mounts : ApplyTarget::UpperdirUnknownLowers);
         if (!outcomes[i] && (i == first || !retry_in_order(outcomes[i].error())))
           failed.store(true);
       }
@@ -337,8 +278,6 @@ private:
         }
       return Error(first_error->code(), first_error->message() + message);
     }
-    if (auto st = sync(todo); !st)
-      return st;
     for (auto i : todo) {
       if (outcomes[i]) {
         if (auto st = commit(i, i != first); !st)

@@ -1,11 +1,14 @@
 #pragma once
 // Unpacking an image into a snapshotter: one committed snapshot per layer, named by its chain ID.
 //
-// Sequential: prepare on the parent chain ID, apply, [syncfs], commit, layer after layer.
-// Parallel (snapshotter can "rebase"): prepare every missing layer without a parent, apply them
-// concurrently with whiteouts kept in overlay form (a parentless upperdir has nothing to delete,
-// so a whiteout must survive as a marker for the layers below it once rebased), [one syncfs per
-// filesystem], then commit in layer order, each onto its parent.
+// Sequential: prepare on the parent chain ID, apply (the differ syncs with --sync-fs), commit,
+// layer after layer.
+// Parallel (the snapshotter can "rebase" and the diff service lists "apply-unknown-lowers"):
+// prepare every missing layer above the lowest without a parent and apply them concurrently
+// with ApplyTarget::UpperdirUnknownLowers (strata/plugin/differ.hpp: whiteouts stay markers for
+// the layers below once rebased), then commit in layer order, each onto its parent. A layer
+// whose apply says NeedsParent (or NotImplemented: no differ takes that target for it) is
+// applied again, in order, onto its committed parent.
 // Either way an existing committed chain ID is a finished layer, a commit that finds its chain ID
 // already committed (a concurrent unpack won) counts as success, and a failure removes every
 // active snapshot this unpack created.
@@ -38,7 +41,9 @@ struct UnpackEnvironment {
   std::map<std::string, UnpackTarget> snapshotters;
   /// The diff service (differs tried in configured order); null: unpack is Unavailable.
   std::shared_ptr<Differ> differ;
-  /// Config `sync_fs`: sync every unpack, whatever it asks.
+  /// The diff service lists capability::apply_unknown_lowers: parallel unpack is possible.
+  bool differ_applies_unknown_lowers = false;
+  /// Config `sync_fs`: sync every unpack, whatever it asks (through ApplyOptions::sync_fs).
   bool sync_fs = false;
   /// Config `max_parallel_layers`: layers applied at once in parallel mode.
   std::size_t max_parallel = 4;

@@ -57,7 +57,7 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
                                         const ApplyOptions& opts) {
   // Every NotImplemented decision comes first: the diff service may try another differ, which
   // must find the target untouched.
-  auto target = apply_target(mounts);
+  auto target = apply_target(mounts, opts.target);
   if (!target)
     return std::move(target).error();
   if (auto st = check_media_type(desc.media_type); !st)
@@ -129,7 +129,8 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
     return failed_precondition("walking differ: layer " + desc.digest + " unpacks to " +
                                applied->digest + ", but its diff ID is " + opts.diff_id +
                                "; the image is corrupt or its config lies");
-  if (opts.sync_fs || config_.sync_fs)
+  // The one place a layer's data is synced (ApplyOptions::sync_fs): before the caller commits.
+  if (opts.sync_fs)
     if (auto st = sync_filesystem(target->dir); !st)
       return st.error();
   return Descriptor{media_type::layer_tar, applied->digest, applied->size, {}};

@@ -24,7 +24,6 @@ bool flag(const json::object& section, const char* key, bool fallback = false) {
 
 Result<Config> decode(const json::object& section) {
   Config c;
-  c.sync_fs = flag(section, "sync_fs");
   c.no_same_owner = flag(section, "no_same_owner");
   if (const auto* v = section.if_contains("xattr_errors")) {
     const std::string_view policy = v->is_string() ? std::string_view(v->as_string()) : "";

@@ -15,9 +15,7 @@ namespace strata::walking {
 /// TOML defaults of [plugins."strata.differ.v1.walking"]; the host checks keys and types
 /// against them, so decode() only has to check values.
 inline constexpr const char* default_config =
-    R"(# syncfs(2) the target filesystem after every apply (callers may also ask per apply).
-sync_fs = false
-# Like tar --no-same-owner: applied files belong to stratad's user, not the layer's uid/gid.
+    R"(# Like tar --no-same-owner: applied files belong to stratad's user, not the layer's uid/gid.
 no_same_owner = false
 # An xattr the target refuses (ENOTSUP, or trusted.* without privilege): "warn" skips it, "fail" fails the apply.
 xattr_errors = "warn"
@@ -33,8 +31,9 @@ decompress_thread = true
 [stream_processors]
 )";
 
+// No sync_fs: whether an apply syncs is ApplyOptions::sync_fs alone (the unpack's --sync-fs, the
+// diff service's sync_fs), one switch instead of one per differ.
 struct Config {
-  bool sync_fs = false;
   bool no_same_owner = false;
   archive::XattrPolicy xattr_errors = archive::XattrPolicy::SkipWithWarning;
   std::uint64_t max_layer_bytes = 0;

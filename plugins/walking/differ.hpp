@@ -19,10 +19,10 @@ public:
   WalkingDiffer(std::shared_ptr<ContentStore> store, Config config,
                 std::shared_ptr<Logger> log = nullptr);
 
-  /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); media
-  /// types: OCI/Docker layer tars, gzip, zstd, and whatever configured stream processors turn
-  /// into one of those. Anything else is NotImplemented, decided before anything is read or
-  /// written.
+  /// See Applier::apply. Bind mounts and a single overlay mount (into its upperdir); both
+  /// targets (ApplyTarget::UpperdirUnknownLowers onto one bind mount); media types: OCI/Docker
+  /// layer tars, gzip, zstd, and whatever configured stream processors turn into one of those.
+  /// Anything else is NotImplemented, decided before anything is read or written.
   Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
                            const ApplyOptions& opts) override;
 

@@ -43,6 +43,8 @@ public:
     ic.meta().exports["decompress_thread"] = config->decompress_thread ? "true" : "false";
     if (!usable.empty())
       ic.meta().exports["stream_processors"] = usable;
+    // apply() keeps whiteouts as markers and answers NeedsParent for UpperdirUnknownLowers.
+    ic.meta().capabilities.push_back(strata::capability::apply_unknown_lowers);
     if (!unusable.empty())
       ic.meta().exports["stream_processors_unavailable"] = unusable;
     return std::make_shared<WalkingPlugin>(std::move(store), std::move(*config), ic.logger());

@@ -32,7 +32,7 @@ bool is_bind(const Mount& m) {
 
 } // namespace
 
-Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
+Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts, strata::ApplyTarget target) {
   if (mounts.size() != 1)
     return not_implemented("walking differ: applies onto exactly one bind or overlay mount, got " +
                            std::to_string(mounts.size()) + " mounts " + describe(mounts));
@@ -41,7 +41,17 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
     return invalid_argument("walking differ: cannot apply onto a read-only mount " + m.type + " " +
                             m.source + " (option \"ro\")");
   ApplyTarget t;
-  if (is_bind(m)) {
+  if (target == strata::ApplyTarget::UpperdirUnknownLowers) {
+    // The directory becomes an upperdir once committed onto parents nobody knows yet: whiteouts
+    // stay markers, and what needs the parents is NeedsParent (lib/archive's parents_unknown).
+    if (!is_bind(m))
+      return not_implemented("walking differ: target upperdir-unknown-lowers takes one bind "
+                             "mount of the future upperdir, got " +
+                             describe(mounts));
+    t.dir = m.source;
+    t.whiteouts = archive::WhiteoutMode::Overlay;
+    t.parents_unknown = true;
+  } else if (is_bind(m)) {
     t.dir = m.source;
   } else if (m.type == "overlay") {
     const std::string upper = option_value(m, "upperdir");
@@ -64,7 +74,8 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts) {
         return std::move(layers).error().wrap("walking differ");
       t.lowerdirs = std::move(*layers);
     }
-    t.parents_unknown = t.lowerdirs.empty();
+    // No lowerdir: nothing is below (ApplyTarget::Mounts says the mount's lowers are all of
+    // them). A layer applied before its parents says so with UpperdirUnknownLowers instead.
   } else {
     return not_implemented("walking differ: mount type \"" + m.type +
                            "\" is not handled (bind and overlay are)");

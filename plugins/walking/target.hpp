@@ -1,9 +1,12 @@
 #pragma once
-// Where an apply writes: the differ handles a single bind mount (the directory itself) and a
-// single overlay mount (straight into its upperdir, whiteouts in overlay form); anything else is
-// NotImplemented so that the diff service can try the next differ.
+// Where an apply writes, from the mounts and ApplyOptions::target (strata/plugin/differ.hpp): a
+// single bind mount (the directory itself; with UpperdirUnknownLowers an upperdir whose lowers
+// are not known yet) and a single overlay mount (straight into its upperdir, whiteouts in overlay
+// form, its lowerdirs being all the lowers); anything else is NotImplemented so that the diff
+// service can try the next differ.
 
 #include <strata/archive/apply.hpp>
+#include <strata/plugin/differ.hpp>
 #include <strata/plugin/mount.hpp>
 
 #include <string>
@@ -17,16 +20,18 @@ struct ApplyTarget {
   std::string opaque_xattr = "trusted.overlay.opaque";
   /// Overlay only: the lowerdirs, nearest first.
   std::vector<std::string> lowerdirs;
-  /// Overlay only: the mount has an upperdir and no lowerdir, which no kernel would mount: the
-  /// caller (a parallel unpack) applies a layer before its parents exist. Entries that need the
-  /// parents fail with NotFound so that it applies the layer again onto them.
+  /// ApplyTarget::UpperdirUnknownLowers: the caller (a parallel unpack) applies a layer before
+  /// its parents exist. Entries that need the parents fail with NeedsParent so that it applies
+  /// the layer again onto them.
   bool parents_unknown = false;
 };
 
-/// Errors: NotImplemented (no mount, several mounts, another type, an overlay without
-/// upperdir); InvalidArgument (a read-only mount, a relative directory, an upperdir or lowerdir
-/// value that is not validly escaped).
-Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts);
+/// Where to write for `target` (see strata::ApplyTarget).
+/// Errors: NotImplemented (no mount, several mounts, another type, an overlay without upperdir,
+/// UpperdirUnknownLowers on anything but one bind mount); InvalidArgument (a read-only mount, a
+/// relative directory, an upperdir or lowerdir value that is not validly escaped).
+Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts,
+                                 strata::ApplyTarget target = strata::ApplyTarget::Mounts);
 
 /// The directory a read-only comparison can walk for `mounts`: "" for no mounts (an empty
 /// tree) or the source of a single bind mount.

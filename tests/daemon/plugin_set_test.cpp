@@ -247,7 +247,7 @@ TEST_F(PluginSetTest, CloseRunsInReverseInitOrder) {
 TEST_F(PluginSetTest, FileFailuresAreListedAfterPlugins) {
   FileOutcome f;
   f.path = "/plugins/broken.so";
-  f.error = not_found("no strata_plugin_v1 entry");
+  f.error = not_found("no strata_plugin_v2 entry");
   set.add_file_failures({f});
   run({entry("a", {}, ok_init("a"))});
   auto records = set.records();

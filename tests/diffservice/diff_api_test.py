@@ -98,6 +98,25 @@ class FakeDifferApiTest(unittest.TestCase):
         proc = self.cli("diff", "apply", "--size", "0", "--differ", "works", ZERO, self.target)
         self.assertEqual(proc.returncode, 0, h.describe(proc))
 
+    def test_unknown_lowers_target_reaches_no_differ_without_the_capability(self):
+        # The fakes list no capabilities: neither the service nor differ=ID may hand them a
+        # parentless upperdir (they would write it as a plain directory).
+        self.start(["works"])
+        body = apply_body(self.target)
+        body["options"] = {"target": "upperdir-unknown-lowers"}
+        for path in ("/v1/diff/apply", "/v1/diff/apply?differ=works"):
+            with self.subTest(path=path):
+                status, answer = self.post(path, body)
+                self.assertEqual(status, 501, answer)
+                self.assertIn("apply-unknown-lowers", answer["message"])
+        body["options"] = {"target": "mounts"}
+        status, answer = self.post("/v1/diff/apply?differ=works", body)
+        self.assertEqual(status, 200, answer)
+        body["options"] = {"target": "upper"}
+        status, answer = self.post("/v1/diff/apply", body)
+        self.assertEqual(status, 400, answer)
+        self.assertIn("target", answer["message"])
+
     def test_bad_requests_are_400_naming_what_is_wrong(self):
         self.start(["works"])
         status, body = self.post("/v1/diff/apply", {"mounts": []})

@@ -207,3 +207,40 @@ TEST(DiffFallback, EveryOrderOfNotimplFailsWorks) {
   }
   EXPECT_EQ(checked, 2 * (3 + 3 * 2 + 6));
 }
+
+namespace {
+
+strata::ApplyOptions unknown_lowers() {
+  strata::ApplyOptions o;
+  o.target = strata::ApplyTarget::UpperdirUnknownLowers;
+  return o;
+}
+
+} // namespace
+
+TEST(DiffFallback, UnknownLowersTargetReachesOnlyDiffersThatListTheCapability) {
+  // A differ that knows nothing of targets would write a parentless upperdir as a plain
+  // directory and lose its whiteouts: it is never handed the target, even first in the order.
+  Fakes f;
+  f.add("plain", Behaviour::Works);
+  f.add("capable", Behaviour::Works);
+  f.order[1].apply_unknown_lowers = true;
+  auto r = ds::apply_in_order(f.order, strata::Descriptor{}, {}, unknown_lowers());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(by(r), "capable");
+  EXPECT_EQ(f.calls(), (std::vector<int>{0, 1}));
+  // The default target goes to the first differ as always.
+  EXPECT_EQ(by(apply(f)), "plain");
+  EXPECT_EQ(f.calls(), (std::vector<int>{1, 1}));
+}
+
+TEST(DiffFallback, UnknownLowersTargetWithNoCapableDifferIsNotImplemented) {
+  Fakes f;
+  f.add("works", Behaviour::Works);
+  auto r = ds::apply_in_order(f.order, strata::Descriptor{}, {}, unknown_lowers());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), strata::Code::NotImplemented);
+  EXPECT_NE(r.error().message().find("apply-unknown-lowers"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(f.calls(), (std::vector<int>{0}));
+}

@@ -85,3 +85,11 @@ TEST(DiffService, ApplyKeepsTheCallersOtherOptions) {
   EXPECT_EQ(spy->seen_desc, desc);
   EXPECT_EQ(spy->seen_mounts, mounts);
 }
+
+TEST(DiffService, ListsApplyUnknownLowersWhenOneOfItsDiffersDoes) {
+  Pair s;
+  EXPECT_FALSE(ds::DiffService(s.order(), false).apply_unknown_lowers());
+  auto order = s.order();
+  order[1].apply_unknown_lowers = true;
+  EXPECT_TRUE(ds::DiffService(order, false).apply_unknown_lowers());
+}

@@ -70,6 +70,12 @@ class Stack:
     def snapshots(self):
         return self.strata_json("snapshots", "ls")
 
+    def actives(self):
+        return [i["name"] for i in self.snapshots() if i["kind"] == "Active"]
+
+    def committed(self):
+        return sorted(i["name"] for i in self.snapshots() if i["kind"] == "Committed")
+
     def remove_all_snapshots(self):
         """Removes every snapshot, children before parents."""
         infos = self.snapshots()

@@ -18,8 +18,8 @@ EXPECTED = {
     "cycle-a": (True, ()),
     "missing-dep": (True, ()),
     "skip": (True, ()),
-    "no-entry": (False, ("no strata_plugin_v1",)),
-    "abi-major": (False, ("ABI major 2",)),
+    "no-entry": (False, ("no strata_plugin_v2",)),
+    "abi-major": (False, ("ABI major 3",)),
     "toolchain": (False, ("toolchain", "clang")),
     "group-writable": (False, ("writable by group",)),
 }

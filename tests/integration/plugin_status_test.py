@@ -144,12 +144,12 @@ class PluginStatusTest(unittest.TestCase):
         self.assertEqual(r["file"], self.path("ok"))
 
     def test_no_entry(self):
-        self.assert_refused_file("no-entry", "no strata_plugin_v1")
+        self.assert_refused_file("no-entry", "no strata_plugin_v2")
 
     def test_abi_major(self):
-        r = self.assert_refused_file("abi-major", "ABI major 2")
+        r = self.assert_refused_file("abi-major", "ABI major 3")
         # ...and what the host wants instead.
-        self.assertRegex(r["reason"], r"ABI major 1\b|strata_plugin_v1\b")
+        self.assertRegex(r["reason"], r"ABI major 2\b|strata_plugin_v2\b")
 
     def test_toolchain(self):
         r = self.assert_refused_file("toolchain", "toolchain")

@@ -70,9 +70,27 @@ TEST(Json, ApplyOptionsRoundTripAndDefaults) {
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(empty->sync_fs);
   EXPECT_TRUE(empty->diff_id.empty());
+  EXPECT_EQ(empty->target, ApplyTarget::Mounts);
   auto bad = from_json<ApplyOptions>(json::parse(R"({"syncFs":"yes"})"), "options");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+}
+
+TEST(Json, ApplyOptionsTargetByName) {
+  ApplyOptions o;
+  EXPECT_FALSE(json::value_from(o).as_object().contains("target")) << "the default is left out";
+  o.target = ApplyTarget::UpperdirUnknownLowers;
+  auto v = json::value_from(o);
+  EXPECT_EQ(v.at("target").as_string(), "upperdir-unknown-lowers");
+  EXPECT_EQ(round_trip(o).target, ApplyTarget::UpperdirUnknownLowers);
+  auto mounts = from_json<ApplyOptions>(json::parse(R"({"target":"mounts"})"), "options");
+  ASSERT_TRUE(mounts.ok());
+  EXPECT_EQ(mounts->target, ApplyTarget::Mounts);
+  auto bad = from_json<ApplyOptions>(json::parse(R"({"target":"upperdir"})"), "options");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+  EXPECT_NE(bad.error().message().find("upperdir-unknown-lowers"), std::string::npos)
+      << bad.error().message();
 }
 
 TEST(Json, CompareOptionsTakeEpochAsSecondsOrRfc3339) {
@@ -179,7 +197,11 @@ TEST(Errors, CodesHaveNamesAndStatuses) {
   EXPECT_EQ(http_status(Code::AlreadyExists), 409);
   EXPECT_EQ(http_status(Code::InvalidArgument), 400);
   EXPECT_EQ(http_status(Code::NotImplemented), 501);
-  for (int c = 0; c <= 16; ++c)
+  // Not a NotFound: a parallel unpack retries on the parent only for this one.
+  EXPECT_EQ(to_string(Code::NeedsParent), "NeedsParent");
+  EXPECT_EQ(http_status(Code::NeedsParent), 412);
+  EXPECT_EQ(needs_parent("x").code(), Code::NeedsParent);
+  for (int c = 0; c <= 17; ++c)
     EXPECT_EQ(parse_code(to_string(static_cast<Code>(c))), static_cast<Code>(c));
   Error e(Code::NotFound, "snapshot x");
   EXPECT_EQ(e.wrap("stat").to_string(), "NotFound: stat: snapshot x");

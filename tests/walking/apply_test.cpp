@@ -211,6 +211,89 @@ TEST_F(WalkingApply, OverlayMountPassesItsLowerdirsForHardlinksToEarlierLayers) 
   EXPECT_EQ(r.error().code(), Code::NotFound) << r.error().to_string();
 }
 
+// ApplyTarget::UpperdirUnknownLowers: a parallel unpack's parentless layer, a bind mount of the
+// future upperdir. Whiteouts must stay markers (they hide the parents' files once committed onto
+// them), and what needs the parents is NeedsParent, never NotFound.
+TEST_F(WalkingApply, UpperdirUnknownLowersKeepsWhiteoutsAsMarkers) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root for 0:0 character devices and trusted.* xattrs";
+  const std::string tar = strata::testing::TarBuilder()
+                              .file(".wh.gone", "")
+                              .dir("opaque")
+                              .file("opaque/.wh..wh..opq", "")
+                              .file("opaque/new", "n")
+                              .bytes();
+  const auto target = dir_ / "target";
+  strata::ApplyOptions opts;
+  opts.target = strata::ApplyTarget::UpperdirUnknownLowers;
+  auto r = differ().apply(ingest(tar, strata::media_type::layer_tar), bind_target(target), opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  struct stat st {};
+  ASSERT_EQ(::lstat((target / "gone").c_str(), &st), 0) << "a plain directory would lose it";
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(0, 0));
+  char value[8] = {};
+  ASSERT_EQ(::lgetxattr((target / "opaque").c_str(), "trusted.overlay.opaque", value, sizeof value),
+            1);
+  EXPECT_EQ(value[0], 'y');
+  EXPECT_EQ(slurp(target / "opaque/new"), "n");
+
+  // The same layer with the default target onto the same kind of mount: a plain directory.
+  r = differ().apply(ingest(tar, strata::media_type::layer_tar), bind_target(target), {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(stdfs::exists(stdfs::symlink_status(target / "gone")));
+  EXPECT_EQ(::lgetxattr((target / "opaque").c_str(), "trusted.overlay.opaque", value, sizeof value),
+            -1);
+}
+
+TEST_F(WalkingApply, UpperdirUnknownLowersNeedsTheParentForALowerFileOrDirectory) {
+  strata::ApplyOptions opts;
+  opts.target = strata::ApplyTarget::UpperdirUnknownLowers;
+  const auto target = dir_ / "target";
+  for (const std::string& tar :
+       {strata::testing::TarBuilder().hardlink("passwd-", "etc/passwd").bytes(),
+        strata::testing::TarBuilder().file("etc/implied", "x").bytes(),
+        strata::testing::TarBuilder().file(".wh..wh..opq", "").bytes()}) {
+    auto r = differ().apply(ingest(tar, strata::media_type::layer_tar), bind_target(target), opts);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::NeedsParent) << r.error().to_string();
+  }
+  // What the layer holds itself needs nothing below.
+  auto r = differ().apply(ingest(strata::testing::TarBuilder()
+                                     .dir("etc")
+                                     .file("etc/passwd", "root\n")
+                                     .hardlink("etc/passwd-", "etc/passwd")
+                                     .bytes(),
+                                 strata::media_type::layer_tar),
+                          bind_target(target), opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(slurp(target / "etc/passwd-"), "root\n");
+}
+
+TEST_F(WalkingApply, MissingBlobIsNotFoundWhateverTheTarget) {
+  // NotFound keeps its meaning (the blob is gone) so that an unpack never retries it.
+  strata::ApplyOptions opts;
+  opts.target = strata::ApplyTarget::UpperdirUnknownLowers;
+  const Descriptor absent{
+      strata::media_type::layer_tar, strata::digest::sha256_of(std::string("absent")), 6, {}};
+  auto r = differ().apply(absent, bind_target(dir_ / "target"), opts);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotFound) << r.error().to_string();
+}
+
+TEST_F(WalkingApply, UpperdirUnknownLowersOnAnOverlayMountIsNotImplementedAndTouchesNothing) {
+  const auto upper = dir_ / "upper";
+  stdfs::create_directories(upper);
+  strata::ApplyOptions opts;
+  opts.target = strata::ApplyTarget::UpperdirUnknownLowers;
+  auto r = differ().apply(
+      ingest(strata::testing::TarBuilder().file("a", "a").bytes(), strata::media_type::layer_tar),
+      {Mount{"overlay", "overlay", "", {"lowerdir=/l", "upperdir=" + upper.string()}}}, opts);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::NotImplemented) << r.error().to_string();
+  EXPECT_TRUE(stdfs::is_empty(upper));
+}
+
 TEST_F(WalkingApply, DiffIdMismatchIsFailedPrecondition) {
   spit(dir_ / "l4/a", "a");
   auto [tar, gz] = layer("l4");

@@ -27,7 +27,6 @@ TEST(WalkingConfig, EmbeddedDefaultsDecodeToIsalOnItsOwnThread) {
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(c->gzip_decoder, GzipDecoder::Isal);
   EXPECT_TRUE(c->decompress_thread);
-  EXPECT_FALSE(c->sync_fs);
 }
 
 TEST(WalkingConfig, MissingKeysKeepTheDefaults) {

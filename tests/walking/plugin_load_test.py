@@ -37,7 +37,7 @@ class WalkingPluginLoadTest(unittest.TestCase):
 
     def test_ok_with_processors_reported(self):
         daemon = self.start(
-            SECTION + "sync_fs = true\n"
+            SECTION +
             '[plugins."strata.differ.v1.walking".stream_processors.gunzip]\n'
             'accepts = ["application/x-test"]\nreturns = "application/vnd.oci.image.layer.v1.tar"\n'
             'path = "/usr/bin/gzip"\nargs = ["-d"]\n'

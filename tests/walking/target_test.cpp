@@ -54,16 +54,40 @@ TEST(ApplyTarget, OverlayOptionValuesAreUnescaped) {
   EXPECT_EQ(bad.error().code(), strata::Code::InvalidArgument);
 }
 
-TEST(ApplyTarget, OverlayWithoutLowerdirMeansTheParentsAreUnknown) {
-  // A parallel unpack's parentless layer: the apply must not guess the lowers' directories.
+TEST(ApplyTarget, OverlayWithoutLowerdirHasNothingBelow) {
+  // ApplyTarget::Mounts: an overlay's lowerdirs are all its lowers, so none means none. A layer
+  // applied before its parents says so with UpperdirUnknownLowers, never by the mount's shape.
   auto t = apply_target({Mount{"overlay", "overlay", "", {"upperdir=/u/fs"}}});
   ASSERT_TRUE(t);
   EXPECT_EQ(t->dir, "/u/fs");
   EXPECT_TRUE(t->lowerdirs.empty());
-  EXPECT_TRUE(t->parents_unknown);
+  EXPECT_FALSE(t->parents_unknown);
   auto bind = apply_target({Mount{"bind", "/d", "", {"rbind", "rw"}}});
   ASSERT_TRUE(bind);
   EXPECT_FALSE(bind->parents_unknown);
+  EXPECT_EQ(bind->whiteouts, strata::archive::WhiteoutMode::Remove);
+}
+
+TEST(ApplyTarget, UpperdirUnknownLowersIsABindMountWrittenAsAnUpperdir) {
+  const auto unknown = strata::ApplyTarget::UpperdirUnknownLowers;
+  auto t = apply_target({Mount{"bind", "/s/fs", "", {"rbind", "rw"}}}, unknown);
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(t->dir, "/s/fs");
+  EXPECT_EQ(t->whiteouts, strata::archive::WhiteoutMode::Overlay);
+  EXPECT_TRUE(t->parents_unknown);
+  EXPECT_TRUE(t->lowerdirs.empty());
+  // Anything but one bind mount is not this target's shape: the next differ may know better.
+  const std::vector<std::vector<Mount>> others = {
+      {Mount{"overlay", "overlay", "", {"lowerdir=/l", "upperdir=/u", "workdir=/w"}}},
+      {Mount{"overlay", "overlay", "", {"upperdir=/u"}}},
+      {Mount{"ext4", "/dev/loop0", "", {}}},
+      {},
+  };
+  for (const auto& mounts : others) {
+    auto r = apply_target(mounts, unknown);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Code::NotImplemented) << r.error().to_string();
+  }
 }
 
 TEST(ApplyTarget, UserxattrOverlayUsesTheUserOpaqueXattr) {
@@ -108,7 +132,7 @@ TEST(PlainDirectory, NoMountsIsTheEmptyTreeAndOverlayNeedsAMount) {
 TEST(Config, DefaultsDecodeAndBadValuesNameTheKey) {
   auto ok = strata::walking::decode(strata::json::object{});
   ASSERT_TRUE(ok);
-  EXPECT_FALSE(ok->sync_fs);
+  EXPECT_FALSE(ok->no_same_owner);
   strata::json::object bad{{"xattr_errors", "maybe"}};
   auto r = strata::walking::decode(bad);
   ASSERT_FALSE(r);

@@ -323,6 +323,9 @@ Result<fs::UniqueFd> CopyUp::target_dir(std::string_view rel) {
     return not_found("hidden by " + up.why);
   if (up.opaque)
     return not_found("not in the upperdir, and " + up.why + " hides the lower layers");
+  if (opts_.parents_unknown)
+    return needs_parent("not in the upperdir, and the layers below are unknown (an apply without "
+                        "parents): apply the layer onto its parent");
   if (opts_.parents.empty())
     return not_found("not in the upperdir, and no lower layers were given");
   STRATA_TRY(open_parents());
@@ -366,9 +369,9 @@ Result<fs::UniqueFd> CopyUp::make_dirs(std::string_view rel) {
     auto& sources = merged->dirs;
     if (i >= sources.size() || !sources[i]) {
       if (opts_.parents_unknown && !merged->upper_hides)
-        return not_found("directory \"" + std::string(made) +
-                         "\" is implied by the layer but not in it, and the layers below are "
-                         "unknown (an apply without parents): apply the layer onto its parent");
+        return needs_parent("directory \"" + std::string(made) +
+                            "\" is implied by the layer but not in it, and the layers below are "
+                            "unknown (an apply without parents): apply the layer onto its parent");
       return {}; // in no layer below: a new directory, as the mkdir made it
     }
     struct stat st {};
@@ -425,9 +428,9 @@ Result<CopyUp::Shown> CopyUp::lower_shows(std::string_view rel) {
   if (rel.empty())
     return Shown{Shows::Directory, {}};
   if (opts_.parents_unknown)
-    return not_found("\"" + std::string(rel) +
-                     "\" may be in a layer below, and the layers below are unknown (an apply "
-                     "without parents): apply the layer onto its parent");
+    return needs_parent("\"" + std::string(rel) +
+                        "\" may be in a layer below, and the layers below are unknown (an apply "
+                        "without parents): apply the layer onto its parent");
   STRATA_TRY(open_parents());
   const std::vector<std::string> comps = components(rel);
   for (auto& parent : parents_) {
@@ -449,9 +452,9 @@ Result<CopyUp::Shown> CopyUp::lower_shows(std::string_view rel) {
 
 Result<std::vector<std::string>> CopyUp::lower_root_names() {
   if (opts_.parents_unknown)
-    return not_found("an opaque marker at the layer root must hide every entry of the layers "
-                     "below, and they are unknown (an apply without parents): apply the layer "
-                     "onto its parent");
+    return needs_parent("an opaque marker at the layer root must hide every entry of the layers "
+                        "below, and they are unknown (an apply without parents): apply the layer "
+                        "onto its parent");
   STRATA_TRY(open_parents());
   std::set<std::string> names;
   for (auto& parent : parents_) {

@@ -40,7 +40,8 @@ public:
   /// (opts.parents) that shows it in the merged view, and returns the root's directory holding
   /// it. The parents are opened on first use.
   /// Errors: NotFound (in no layer, or hidden by a whiteout, an opaque directory or a
-  /// non-directory on its path; the message says which and where); InvalidArgument (the target
+  /// non-directory on its path; the message says which and where); NeedsParent (not in the root
+  /// and opts.parents_unknown); InvalidArgument (the target
   /// is a directory, a parent is not an absolute path or not a directory); errors by errno for
   /// I/O. On error nothing is left in the root: a partial copy and the directories made for it
   /// are removed.
@@ -51,8 +52,8 @@ public:
   /// the merged view of the parents (as overlayfs copies a lower directory up before creating
   /// in it), or stays a new 0755 directory when no parent shows one. With
   /// opts.parents_unknown nothing below is known: creating a directory that an opaque
-  /// directory of the root does not cover fails with NotFound, and the caller applies the
-  /// layer again onto its parents. Errors: those of fs::Root::make_dirs; NotFound as said;
+  /// directory of the root does not cover fails with NeedsParent, and the caller applies the
+  /// layer again onto its parents. Errors: those of fs::Root::make_dirs; NeedsParent as said;
   /// errors by errno reading a parent or setting attributes (xattrs follow the apply's policy).
   /// A whiteout on the path in the root (this layer whited the directory out, then writes below
   /// it) is replaced by a new 0755 directory carrying the opaque xattr: the lower one is gone,
@@ -69,13 +70,13 @@ public:
     /// Symlink, NonDirectory: the path of the component that is one.
     std::string at;
   };
-  /// Errors: NotFound with opts.parents_unknown (the caller applies the layer onto its parents
+  /// Errors: NeedsParent with opts.parents_unknown (the caller applies the layer onto its parents
   /// instead); errors by errno reading a parent.
   Result<Shown> lower_shows(std::string_view rel);
 
   /// The names in the root directory of any parent layer (a union, whiteouts included): what
   /// an opaque marker at the layer root must hide, since overlayfs ignores the opaque xattr on
-  /// an upperdir's root. Errors: NotFound with opts.parents_unknown; errors by errno.
+  /// an upperdir's root. Errors: NeedsParent with opts.parents_unknown; errors by errno.
   Result<std::vector<std::string>> lower_root_names();
 
 private:

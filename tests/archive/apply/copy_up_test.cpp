@@ -406,7 +406,7 @@ TEST_F(CopyUp, ImpliedDirectoriesNoLowerShowsAreNew0755Directories) {
   EXPECT_EQ(lstat_of(root_ / "o").st_mode & 07777, 0711u) << "the opaque lower's own o counts";
 }
 
-TEST_F(CopyUp, ImpliedDirectoryWithParentsUnknownIsNotFound) {
+TEST_F(CopyUp, ImpliedDirectoryWithParentsUnknownNeedsParent) {
   auto unknown = overlay({});
   unknown.parents_unknown = true;
   for (const auto& tar :
@@ -414,7 +414,7 @@ TEST_F(CopyUp, ImpliedDirectoryWithParentsUnknownIsNotFound) {
         TarBuilder().dir("d").file("d/e/f", "").bytes()}) {
     stdfs::remove_all(root_);
     stdfs::create_directory(root_);
-    auto msg = expect_error(tar, Code::NotFound, unknown);
+    auto msg = expect_error(tar, Code::NeedsParent, unknown);
     EXPECT_NE(msg.find("apply the layer onto its parent"), std::string::npos) << msg;
   }
   // What the archive holds itself, and what an opaque directory of its own covers, needs no

@@ -1,7 +1,7 @@
 // Whiteouts and opaque markers, three ways: applied onto one merged directory (Remove mode, as
 // a plain unpack does), applied layer by layer into upperdirs that know their parents
 // (sequential unpack) and applied into upperdirs that do not (parallel unpack: parents_unknown,
-// applied again onto the parents when the apply says NotFound). The last two are mounted as a
+// applied again onto the parents when the apply says NeedsParent). The last two are mounted as a
 // real read-only overlay. All three must show the same tree, and that tree must be what the
 // OCI image spec says: whiteouts act first, on what the layers below left, wherever they are in
 // the archive; then the layer's entries, in order. A small model of the spec computes it.
@@ -243,7 +243,7 @@ protected:
         unknown.parents.clear();
         unknown.parents_unknown = true;
         auto r = apply(dir, tars[i], unknown);
-        if (!r && r.error().code() != Code::NotFound)
+        if (!r && r.error().code() != Code::NeedsParent)
           return {i, r.error().to_string(), {}};
         if (r) {
           uppers.insert(uppers.begin(), dir.string());

@@ -1,6 +1,6 @@
 /* strata plugin ABI: the only C-linkage contract between stratad and a plugin shared object.
  *
- * A plugin exports exactly one entry, STRATA_PLUGIN_ENTRY_NAME ("strata_plugin_v1"), whose name
+ * A plugin exports exactly one entry, STRATA_PLUGIN_ENTRY_NAME ("strata_plugin_v2"), whose name
  * carries the ABI major so that a host for another major never even finds it. The entry returns a
  * pointer to a constant descriptor and must do nothing else. A plugin built with the SDK macro also
  * exports a data symbol named "strata_toolchain_<tag>" so the host can compare toolchains by
@@ -16,7 +16,8 @@
  * to this descriptor. Anything else is a major: a field added anywhere in a struct that one plugin
  * builds and another reads (ApplyOptions, Mount, ...), since the reader's copy has the old size; a
  * virtual added to an interface plugins implement; a reordered or retyped member; an inserted
- * enumerator. (ApplyOptions::progress went in with minor 1 and was such a change.)
+ * enumerator, and an appended one too (an older reader cannot name it). (ApplyOptions::progress
+ * went in with minor 1 and was such a change; 2.0 is the major it should have been.)
  * plugin-api/abi-layout.txt records the description at the current version and the abi-layout
  * test fails when the headers change without a bump (scripts/abi_layout.py says how to record).
  *
@@ -31,12 +32,19 @@
 extern "C" {
 #endif
 
-/** Incompatible changes bump the major; the entry symbol name changes with it. */
-#define STRATA_PLUGIN_ABI_MAJOR 1
+/** Incompatible changes bump the major; the entry symbol name changes with it.
+ * 2: the apply contract in the SDK: ApplyOptions::target (ApplyTarget), a field in a struct the
+ *    images service builds and differs read, and Code::NeedsParent, an enumerator a differ
+ *    returns and images reads. A major, not a minor: a 1.x differ would read a 2.0 ApplyOptions
+ *    at the old layout and never see the target, writing a parentless upperdir as a plain
+ *    directory (whiteouts lost). Plugins built for 1.x export strata_plugin_v1 and are refused
+ *    by name before they load; rebuilding them against this SDK is the whole migration. */
+#define STRATA_PLUGIN_ABI_MAJOR 2
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
- * interfaces) bump the minor. 1: InitContext::dependency_meta. 2: InitContext::logger, with the
- * Logger interface and LogLevel it returns. */
-#define STRATA_PLUGIN_ABI_MINOR 2
+ * interfaces) bump the minor; a new major starts at 0. 1.1: InitContext::dependency_meta (kept
+ * in 2.0). 2.0 also appended InitContext::logger, with the Logger interface and LogLevel it
+ * returns (a minor's kind of addition, made in the same release). */
+#define STRATA_PLUGIN_ABI_MINOR 0
 
 #define STRATA_PLUGIN_STR2(x) #x
 #define STRATA_PLUGIN_STR(x) STRATA_PLUGIN_STR2(x)

@@ -30,6 +30,11 @@ enum class Code : int {
   Unavailable = 14,
   DataLoss = 15,
   Unauthenticated = 16,
+  /// Not a gRPC code: Applier::apply with ApplyTarget::UpperdirUnknownLowers met an entry that
+  /// needs the layers below (a hardlink to a file the layer does not hold, a directory it implies
+  /// without holding it, an opaque marker at its root). Nothing about the layer is wrong: apply it
+  /// again onto its committed parent. Since ABI 2.0; HTTP status 412, as FailedPrecondition.
+  NeedsParent = 17,
 };
 
 /// The code's name as used in JSON, e.g. "NotFound".
@@ -80,6 +85,9 @@ inline Error unavailable(std::string m) {
 }
 inline Error internal_error(std::string m) {
   return {Code::Internal, std::move(m)};
+}
+inline Error needs_parent(std::string m) {
+  return {Code::NeedsParent, std::move(m)};
 }
 
 /// Either a value or an Error. Access to the wrong alternative is a programming error (asserts).

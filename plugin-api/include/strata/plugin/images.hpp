@@ -124,11 +124,13 @@ struct UnpackOptions {
   /// The snapshotter id to unpack into, e.g. "overlayfs" (of strata.snapshotter.v1.overlayfs).
   std::string snapshotter;
   /// Apply the layers concurrently into parentless snapshots and commit them in order onto their
-  /// parents, when the snapshotter has the "rebase" capability; false: one layer after another.
+  /// parents, when the snapshotter has the "rebase" capability and the diff service
+  /// "apply-unknown-lowers" (see strata/plugin/differ.hpp); false: one layer after another.
   bool parallel = true;
   /// syncfs(2) each filesystem the layers were written to after applying and before committing,
-  /// so that no committed snapshot can lose data on power failure. The images service's config
-  /// `sync_fs = true` turns it on for every unpack.
+  /// so that no committed snapshot can lose data on power failure (through ApplyOptions::sync_fs:
+  /// the differ syncs). The images service's config `sync_fs = true` turns it on for every
+  /// unpack.
   bool sync_fs = false;
   /// Called as layers progress, never concurrently (the service serialises the calls); may be
   /// empty. It must not call back into the service.

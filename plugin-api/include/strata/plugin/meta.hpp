@@ -25,6 +25,12 @@ inline constexpr char rebase[] = "rebase";
 /// Snapshotter: the uid/gid mapping labels of a snapshot are applied at mount time (idmapped
 /// mounts), so a container in a user namespace sees its files owned by its own ids.
 inline constexpr char remap_ids[] = "remap-ids";
+/// Differ: Applier::apply honours ApplyTarget::UpperdirUnknownLowers (overlay whiteouts kept,
+/// Code::NeedsParent for entries that need the layers below). The diff service hands that target
+/// only to differs that list this, and lists it itself when one of its differs does; images
+/// applies layers before their parents (a parallel unpack) only through a diff service that lists
+/// it.
+inline constexpr char apply_unknown_lowers[] = "apply-unknown-lowers";
 } // namespace capability
 
 /// Filled by a plugin's init through InitContext::meta().

@@ -92,7 +92,7 @@ template <class C> int register_plugin(void* registrar) noexcept {
 
 #define STRATA_PLUGIN_EXPORT __attribute__((visibility("default")))
 
-/// Defines the ABI entry (strata_plugin_v1) and the toolchain marker for plugin class `Class`.
+/// Defines the ABI entry (strata_plugin_v2) and the toolchain marker for plugin class `Class`.
 /// Use exactly once per shared object, at namespace scope.
 #define STRATA_PLUGIN(Class)                                                                       \
   static_assert(                                                                                   \

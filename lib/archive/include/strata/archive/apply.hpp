@@ -48,7 +48,7 @@ struct ApplyOptions {
   /// Overlay mode only: the layers below root are not known yet (a layer applied without its
   /// parents, to be committed onto them later). A directory the archive implies without holding
   /// it (a parent of an entry or a whiteout) could be a lower layer's, whose owner and mode the
-  /// upperdir must copy: that apply fails with NotFound, as does a hardlink to a file the
+  /// upperdir must copy: that apply fails with NeedsParent, as does a hardlink to a file the
   /// archive does not hold, so that the caller applies the layer again onto its parents.
   bool parents_unknown = false;
   /// Like `tar --no-same-owner`: files belong to the caller instead of the archive's uid/gid.
@@ -80,7 +80,7 @@ struct ApplyResult {
 /// over the parents, shows the same tree as Remove mode gives on the merged view: a directory
 /// that replaces a non-directory (a whiteout, a file) gets the opaque xattr; an opaque marker
 /// at the layer root (where overlayfs ignores the xattr) becomes a whiteout for every entry of
-/// the parents' roots (with parents_unknown: NotFound, apply onto the parents); a whiteout
+/// the parents' roots (with parents_unknown: NeedsParent, apply onto the parents); a whiteout
 /// where no layer below shows a directory, or in an opaque directory, leaves no marker. A
 /// whiteout or opaque marker below a symlink of a lower layer is refused (InvalidArgument: a
 /// layer diff never descends a symlink); below a symlink or other non-directory this archive
@@ -96,6 +96,7 @@ struct ApplyResult {
 /// Remove mode creates it, as tar does); the message names the entry); ResourceExhausted
 /// (max_total_bytes); NotFound (root missing; a
 /// hardlink target that neither root nor, in Overlay mode, the merged parents show);
+/// NeedsParent (parents_unknown: an entry needs the layers below, see there);
 /// FailedPrecondition (root not a directory); Internal (an I/O error, naming the path and errno);
 /// the source's own errors. On error, entries already applied stay (callers apply into a
 /// scratch snapshot and discard it).
