@@ -34,8 +34,11 @@ extern "C" {
 /** Incompatible changes bump the major; the entry symbol name changes with it. */
 #define STRATA_PLUGIN_ABI_MAJOR 1
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
- * interfaces) bump the minor. 1: InitContext::dependency_meta. */
-#define STRATA_PLUGIN_ABI_MINOR 1
+ * interfaces, new types and functions in the SDK library) bump the minor. 1:
+ * InitContext::dependency_meta. 2: walk filters (filters.hpp: Filters, parse_snapshot_filters,
+ * parse_content_filters, parse_image_filters, matches); a plugin that uses them needs a host whose
+ * libstrata-plugin has them, which the minor check guarantees. */
+#define STRATA_PLUGIN_ABI_MINOR 2
 
 #define STRATA_PLUGIN_STR2(x) #x
 #define STRATA_PLUGIN_STR(x) STRATA_PLUGIN_STR2(x)
