@@ -325,10 +325,14 @@ Result<Filters> Filters::parse(const std::vector<std::string>& filters,
 bool Filters::matches(const Labels& labels, const FieldGetter& field) const noexcept {
   if (impl_->all)
     return true;
-  return std::any_of(impl_->any.begin(), impl_->any.end(), [&](const auto& sels) {
-    return std::all_of(sels.begin(), sels.end(),
-                       [&](const Selector& s) { return selector_matches(s, labels, field); });
-  });
+  try {
+    return std::any_of(impl_->any.begin(), impl_->any.end(), [&](const auto& sels) {
+      return std::all_of(sels.begin(), sels.end(),
+                         [&](const Selector& s) { return selector_matches(s, labels, field); });
+    });
+  } catch (...) {
+    return false; // out of memory copying a value: no match rather than a throw out of noexcept
+  }
 }
 
 bool Filters::match_everything() const noexcept {
