@@ -312,7 +312,8 @@ void add_content_command(CLI::App& app, const Globals& globals, Outcome& outcome
   auto* as_json = ls->add_flag("--json", ls_opts->json, "the blobs' info as stratad returned it");
   ls->add_flag("-q,--quiet", ls_opts->quiet, "only the digests")->excludes(as_json);
   ls->add_option("FILTER", ls_opts->filters,
-                 "digest==D, labels.KEY==VALUE or labels.KEY; a blob is shown when any matches")
+                 "digest==D, labels.KEY==VALUE or labels.KEY (also !=, ~= regex); comma-separated "
+                 "terms all hold; a blob is shown when any matches")
       ->type_name("");
   ls->footer("Examples:\n"
              "  strata content ls\n"

@@ -176,8 +176,8 @@ ls->alias("list");
 auto* as_json = ls->add_flag("--json", ls_args->json, "the images as stratad returned them");
 ls->add_flag("-q,--quiet", ls_args->quiet, "only the names")->excludes(as_json);
 ls->add_option("FILTER", ls_args->filters,
-               "name==NAME, labels.KEY==VALUE or labels.KEY; an image is shown when any "
-               "matches")
+               "name==NAME, labels.KEY==VALUE or labels.KEY (also !=, ~= regex); comma-separated "
+               "terms all hold; an image is shown when any matches")
     ->type_name("");
 ls->callback([&globals, &outcome, ls_args] { outcome.exit_code = run_ls(globals, *ls_args); });
 

@@ -77,14 +77,15 @@ void add_plugins_command(CLI::App& app, const Globals& globals, Outcome& outcome
       ->excludes(detailed)
       ->excludes(as_json);
   detailed->excludes(as_json);
-  ls->add_option("FILTER", options->filters, "type==X, id==X or status==X (also !=)")
+  ls->add_option("FILTER", options->filters, "type==X, id==X or status==X (also != and ~=)")
       ->type_name("")
       ->check([](const std::string& text) -> std::string {
         auto f = parse_plugin_filter(text);
         return f ? std::string() : f.error().message();
       });
-  ls->footer("Filters: FIELD==VALUE or FIELD!=VALUE with FIELD one of type, id, status; commas\n"
-             "join conditions that must all hold; a plugin is shown when any FILTER matches.\n\n"
+  ls->footer("Filters: FIELD==VALUE, FIELD!=VALUE or FIELD~=REGEX with FIELD one of type, id,\n"
+             "status; commas join conditions that must all hold; a plugin is shown when any\n"
+             "FILTER matches.\n\n"
              "Examples:\n"
              "  strata plugins ls                        # table of every plugin\n"
              "  strata plugins ls status!=ok -d          # why plugins were skipped or failed\n"

@@ -6,23 +6,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <array>
+#include <optional>
 
 namespace strata::cli {
 namespace {
-
-constexpr std::array<std::string_view, 3> filter_fields = {"type", "id", "status"};
-constexpr std::string_view filter_form =
-    "expected FIELD==VALUE or FIELD!=VALUE, FIELD one of type, id, status, e.g. "
-    "type==strata.snapshotter.v1 or status!=ok";
-
-std::string_view field_of(const PluginRecord& r, std::string_view field) {
-  if (field == "type")
-    return r.type;
-  if (field == "id")
-    return r.id;
-  return to_string(r.status);
-}
 
 // A label column wide enough for the longest label, so the values line up.
 constexpr std::size_t label_width = 14;
@@ -43,39 +30,19 @@ void add_list(std::string& out, std::string_view label, const std::vector<std::s
 } // namespace
 
 Result<PluginFilter> parse_plugin_filter(std::string_view text) {
-  PluginFilter filter;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    auto part = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
-    auto op = part.find_first_of("=!");
-    bool ok = op != std::string_view::npos && op + 1 < part.size() && part[op + 1] == '=';
-    if (ok) {
-      PluginFilter::Condition c{std::string(part.substr(0, op)), part[op] == '=',
-                                std::string(part.substr(op + 2))};
-      ok = std::find(filter_fields.begin(), filter_fields.end(), c.field) != filter_fields.end() &&
-           !c.value.empty();
-      if (ok)
-        filter.conditions.push_back(std::move(c));
-    }
-    if (!ok)
-      return invalid_argument(fmt::format("filter \"{}\": condition \"{}\" is not understood; {}",
-                                          text, part, filter_form));
-    if (comma == std::string_view::npos)
-      break;
-    start = comma + 1;
-  }
-  return filter;
+  return Filters::parse({std::string(text)}, {"type", "id", "status"});
 }
 
 bool matches(const std::vector<PluginFilter>& filters, const PluginRecord& record) {
-  if (filters.empty())
-    return true;
-  return std::any_of(filters.begin(), filters.end(), [&](const PluginFilter& f) {
-    return std::all_of(f.conditions.begin(), f.conditions.end(), [&](const auto& c) {
-      return (field_of(record, c.field) == c.value) == c.equal;
-    });
-  });
+  return filters.empty() || std::any_of(filters.begin(), filters.end(), [&](const Filters& f) {
+           return f.matches({}, [&](std::string_view field) -> std::optional<std::string> {
+             if (field == "type")
+               return record.type;
+             if (field == "id")
+               return record.id;
+             return std::string(to_string(record.status));
+           });
+         });
 }
 
 std::string platforms_cell(const Meta& meta) {

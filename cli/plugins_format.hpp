@@ -1,6 +1,7 @@
 #pragma once
 // `strata plugins ls`: filters and the human renderings of plugin records.
 
+#include "strata/plugin/filters.hpp"
 #include "strata/plugin/plugin_record.hpp"
 
 #include <string>
@@ -9,18 +10,13 @@
 
 namespace strata::cli {
 
-/// One FILTER argument: comma-separated conditions that must all hold, e.g.
+/// One FILTER argument, in the SDK's walk-filter syntax (strata/plugin/filters.hpp) over the fields
+/// type, id and status: comma-separated conditions that must all hold, e.g.
 /// "type==strata.snapshotter.v1,status!=ok". Several FILTER arguments match when any does.
-struct PluginFilter {
-  struct Condition {
-    std::string field; ///< "type", "id" or "status"
-    bool equal = true; ///< "==" (true) or "!=" (false)
-    std::string value;
-  };
-  std::vector<Condition> conditions;
-};
+using PluginFilter = Filters;
 
-/// Parses one FILTER argument; InvalidArgument naming the bad condition and the accepted form.
+/// Parses one FILTER argument; InvalidArgument naming the filter, the position and what was
+/// expected there (or the fields there are).
 Result<PluginFilter> parse_plugin_filter(std::string_view text);
 
 /// True when `filters` is empty or any of them matches `record`.

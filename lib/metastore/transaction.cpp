@@ -2,7 +2,7 @@
 
 #include "state.hpp"
 
-#include <strata/metastore/filter.hpp>
+#include <strata/plugin/filters.hpp>
 #include <strata/plugin/labels.hpp>
 #include <strata/plugin/try.hpp>
 
@@ -466,7 +466,7 @@ Result<Removed> Transaction::remove(const std::string& key) {
 }
 
 Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filters) {
-  STRATA_TRY_ASSIGN(auto parsed, Filters::parse(filters));
+  STRATA_TRY_ASSIGN(auto parsed, parse_snapshot_filters(filters));
   // Everything is read first, so that fn may use this transaction while we iterate.
   auto infos = run<std::vector<Info>>(
       s_.get(), false, "walk", "", [&](Connection& conn) -> Result<std::vector<Info>> {
@@ -499,7 +499,7 @@ Status Transaction::walk(const WalkFn& fn, const std::vector<std::string>& filte
           info.updated = from_ns(stmt->int64(5));
           if (auto it = labels.find(stmt->int64(0)); it != labels.end())
             info.labels = std::move(it->second);
-          if (parsed.matches(info))
+          if (matches(parsed, info))
             out.push_back(std::move(info));
         }
         return out;

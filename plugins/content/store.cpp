@@ -1,11 +1,11 @@
 #include "store.hpp"
 
-#include "filters.hpp"
 #include "reader.hpp"
 #include "sidecar.hpp"
 #include "writer.hpp"
 
 #include <strata/digest/sha256.hpp>
+#include <strata/plugin/filters.hpp>
 #include <strata/plugin/guard.hpp>
 #include <strata/plugin/labels.hpp>
 
@@ -115,9 +115,9 @@ Result<ContentInfo> LocalStore::update(const ContentInfo& info,
 
 Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>& filters) {
   return guard("content: walk", [&]() -> Status {
-    auto parsed = parse_filters(filters);
+    auto parsed = parse_content_filters(filters);
     if (!parsed)
-      return std::move(parsed).error();
+      return std::move(parsed).error().wrap("content");
     // Names first, then one info() each without holding the directory open, so fn may call back
     // into the store (even remove what it is shown).
     std::vector<std::string> names;
@@ -142,7 +142,7 @@ Status LocalStore::walk(const ContentWalkFn& fn, const std::vector<std::string>&
           continue; // removed since it was listed
         return std::move(info).error();
       }
-      if (!matches_any(*parsed, *info))
+      if (!matches(*parsed, *info))
         continue;
       if (auto st = fn(*info); !st)
         return st;

@@ -5,6 +5,7 @@
 
 #include <strata/contentio/ingest.hpp>
 #include <strata/fs/posix.hpp>
+#include <strata/plugin/filters.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -30,46 +31,6 @@ contentio::Source string_source(const std::string& data) {
 Error blob_error(const Error& e, const Descriptor& d, const std::string& file) {
   const Code code = e.code() == Code::FailedPrecondition ? Code::InvalidArgument : e.code();
   return Error(code, "blob " + d.digest + " (" + file + "): " + e.message());
-}
-
-// Walk filters: name==N, labels.K==V, labels.K.
-struct Filter {
-  enum class Kind { Name, LabelEquals, LabelExists } kind;
-  std::string key;
-  std::string value;
-};
-
-Result<std::vector<Filter>> parse_filters(const std::vector<std::string>& texts) {
-  std::vector<Filter> out;
-  for (const auto& t : texts) {
-    auto eq = t.find("==");
-    if (t.starts_with("name==") && t.size() > 6) {
-      out.push_back({Filter::Kind::Name, {}, t.substr(6)});
-    } else if (t.starts_with("labels.") && eq != std::string::npos && eq > 7) {
-      out.push_back({Filter::Kind::LabelEquals, t.substr(7, eq - 7), t.substr(eq + 2)});
-    } else if (t.starts_with("labels.") && t.size() > 7 &&
-               t.find_first_of("=!~") == std::string::npos) {
-      out.push_back({Filter::Kind::LabelExists, t.substr(7), {}});
-    } else {
-      return invalid_argument("image filter \"" + t + "\" is not one of name==NAME, " +
-                              "labels.KEY==VALUE, labels.KEY");
-    }
-  }
-  return out;
-}
-
-bool matches(const Filter& f, const Image& i) {
-  switch (f.kind) {
-  case Filter::Kind::Name:
-    return i.name == f.value;
-  case Filter::Kind::LabelEquals: {
-    auto it = i.labels.find(f.key);
-    return it != i.labels.end() && it->second == f.value;
-  }
-  case Filter::Kind::LabelExists:
-    return i.labels.count(f.key) > 0;
-  }
-  return false;
 }
 
 } // namespace
@@ -173,15 +134,14 @@ Result<std::vector<Image>> ImagesService::import_layout(const std::string& path,
 }
 
 Status ImagesService::walk(const ImageWalkFn& fn, const std::vector<std::string>& filters) {
-  auto parsed = parse_filters(filters);
+  auto parsed = parse_image_filters(filters);
   if (!parsed)
-    return std::move(parsed).error();
+    return std::move(parsed).error().wrap("images");
   auto all = records_.list();
   if (!all)
     return std::move(all).error();
   for (const auto& image : *all) {
-    if (!parsed->empty() && std::none_of(parsed->begin(), parsed->end(),
-                                         [&image](const Filter& f) { return matches(f, image); }))
+    if (!matches(*parsed, image))
       continue;
     if (auto st = fn(image); !st)
       return st;

@@ -174,7 +174,8 @@ TEST(PluginsFormat, Filters) {
   EXPECT_TRUE(cli::matches({parse("status!=ok")}, walking));
   EXPECT_FALSE(cli::matches({parse("id==overlayfs,status!=ok")}, overlay));
   EXPECT_TRUE(cli::matches({parse("id==nothing"), parse("id==walking")}, walking));
-  for (auto bad : {"type", "type=x", "type==", "color==red", "id==x,", "==x", "id!x"})
+  EXPECT_TRUE(cli::matches({parse("id~=^over")}, overlay)) << "the SDK's filter syntax: regexes";
+  for (auto bad : {"type=x", "type==", "color==red", "id==x,", "==x", "id!x", "labels.a"})
     EXPECT_FALSE(cli::parse_plugin_filter(bad).ok()) << bad;
 }
 

@@ -106,7 +106,9 @@ TEST_F(ContentRoutesTest, IngestListGetInfoLabelRemove) {
   res = client.request(http::verb::get, "/v1/content?filter=labels.purpose%3D%3Dother&filter=" +
                                             std::string("labels.team"));
   EXPECT_EQ(RawClient::json(res).as_array().size(), 1u);
-  res = client.request(http::verb::get, "/v1/content?filter=labels.x%21%3Dy");
+  res = client.request(http::verb::get, "/v1/content?filter=labels.x%21%3Dy"); // !=
+  EXPECT_EQ(RawClient::json(res).as_array().size(), 1u);
+  res = client.request(http::verb::get, "/v1/content?filter=labels.x%3Dy"); // one '='
   EXPECT_EQ(res.result_int(), 400);
 
   client.send_raw("GET /v1/content/" + digest + " HTTP/1.1\r\nHost: strata\r\n\r\n");

@@ -9,6 +9,8 @@
 #include "snapshot_format.hpp"
 #include "test_server.hpp"
 
+#include <strata/plugin/filters.hpp>
+#include <strata/plugin/labels.hpp>
 #include <strata/plugin/types.hpp>
 
 #include <gtest/gtest.h>
@@ -27,9 +29,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Snapshots in a map; mounts are bind mounts of made-up directories. Filters: comma-separated
-// field==value terms over kind, name, parent and labels.<k>, several OR'd; anything else is
-// InvalidArgument, so tests can see that what they sent is what walk() got.
+// Snapshots in a map; mounts are bind mounts of made-up directories. Filters are the SDK's
+// snapshot filters (strata/plugin/filters.hpp); one that does not parse is InvalidArgument, so
+// tests can see that what they sent is what walk() got.
 class FakeSnapshotter final : public Snapshotter {
 public:
   Result<Info> stat(const std::string& key) override {
@@ -45,25 +47,10 @@ public:
     auto it = snapshots_.find(info.name);
     if (it == snapshots_.end())
       return not_found("snapshot \"" + info.name + "\" does not exist");
-    Labels labels = it->second.labels;
-    if (fieldpaths.empty())
-      labels = info.labels;
-    for (const auto& f : fieldpaths) {
-      if (f == "labels") {
-        labels = info.labels;
-      } else if (f.starts_with("labels.")) {
-        auto k = f.substr(7);
-        auto v = info.labels.find(k);
-        if (v == info.labels.end() || v->second.empty())
-          labels.erase(k);
-        else
-          labels[k] = v->second;
-      } else {
-        return invalid_argument("cannot update \"" + f + "\" field on snapshot");
-      }
-    }
-    std::erase_if(labels, [](const auto& kv) { return kv.second.empty(); });
-    it->second.labels = std::move(labels);
+    auto labels = update_labels(it->second.labels, info.labels, fieldpaths); // the SDK's
+    if (!labels)
+      return std::move(labels).error();
+    it->second.labels = std::move(*labels);
     it->second.updated = std::chrono::system_clock::now();
     return it->second;
   }
@@ -139,13 +126,12 @@ public:
     {
       std::lock_guard lock(mu_);
       walked_filters_ = filters;
-      for (const auto& [k, s] : snapshots_) {
-        auto m = matches(s, filters);
-        if (!m)
-          return std::move(m).error();
-        if (*m)
+      auto parsed = parse_snapshot_filters(filters); // the SDK's, as every snapshotter's
+      if (!parsed)
+        return std::move(parsed).error();
+      for (const auto& [k, s] : snapshots_)
+        if (matches(*parsed, s))
           matched.push_back(s);
-      }
     }
     for (const auto& s : matched)
       if (auto st = fn(s); !st)
@@ -202,42 +188,6 @@ private:
     std::erase_if(info.labels, [](const auto& kv) { return kv.second.empty(); });
     snapshots_[key] = info;
     return mounts_of(info);
-  }
-
-  static Result<bool> matches(const Info& s, const std::vector<std::string>& filters) {
-    if (filters.empty())
-      return true;
-    bool any = false;
-    for (const auto& f : filters) {
-      bool all = true;
-      std::size_t start = 0;
-      while (start <= f.size()) {
-        auto comma = f.find(',', start);
-        auto term = f.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        auto eq = term.find("==");
-        if (eq == std::string::npos)
-          return invalid_argument("filter \"" + f + "\": term \"" + term +
-                                  "\" is not field==value");
-        auto field = term.substr(0, eq), value = term.substr(eq + 2);
-        std::string actual;
-        if (field == "kind")
-          actual = parse_kind(value) == s.kind ? value : "";
-        else if (field == "name")
-          actual = s.name;
-        else if (field == "parent")
-          actual = s.parent;
-        else if (field.starts_with("labels.") && s.labels.count(field.substr(7)))
-          actual = s.labels.at(field.substr(7));
-        else if (!field.starts_with("labels."))
-          return invalid_argument("filter \"" + f + "\": unknown field \"" + field + "\"");
-        all = all && actual == value;
-        if (comma == std::string::npos)
-          break;
-        start = comma + 1;
-      }
-      any = any || all;
-    }
-    return any;
   }
 
   std::mutex mu_;
@@ -435,7 +385,7 @@ TEST_F(SnapshotRoutesTest, FiltersReachWalk) {
             (std::vector<std::string>{"a2", "b1"}));
   EXPECT_EQ(fake_->walked_filters(),
             (std::vector<std::string>{"name==b1", "labels.group==a,kind==active"}));
-  auto res = req(http::verb::get, path() + "?filter=kind~%3Dx");
+  auto res = req(http::verb::get, path() + "?filter=kind%3Dx");
   EXPECT_EQ(res.result_int(), 400);
   EXPECT_EQ(RawClient::json(res).at("code"), "InvalidArgument");
 }

@@ -7,6 +7,8 @@
 // and compares the mounted tree with a plain directory that received the same changes.
 
 #include "conformance.hpp"
+#include "filter_cases.hpp"
+#include "label_cases.hpp"
 #include "support.hpp"
 
 #include <algorithm>
@@ -488,6 +490,56 @@ TEST_P(Conformance, Walk) {
   CONF_EXPECT_CODE(sn().walk([](const Info&) { return Status(); }, {"kind=="}),
                    Code::InvalidArgument)
       << "a filter that does not parse";
+}
+
+// The walk-filter table every filtering walk in strata answers alike (tests/sdk/filter_cases.hpp):
+// one active snapshot per object, with exactly its labels.
+TEST_P(Conformance, WalkFilterTable) {
+  for (const auto& o : strata::test::filter_objects()) {
+    SnapshotOptions so;
+    so.labels = o.labels;
+    ASSERT_TRUE(is_ok(sn().prepare(o.name, "", so))) << o.name;
+  }
+  strata::test::check_filter_table(
+      [&](const std::vector<std::string>& filters, std::vector<std::string>& got) {
+        return sn().walk(
+            [&](const Info& i) {
+              got.push_back(i.name);
+              return Status();
+            },
+            filters);
+      });
+}
+
+// The label-update table every update in strata answers alike (tests/sdk/label_cases.hpp), through
+// Snapshotter::update on one active snapshot per row; a refused update changes nothing.
+TEST_P(Conformance, UpdateLabelTable) {
+  int n = 0;
+  for (const auto& c : strata::test::label_cases()) {
+    SCOPED_TRACE(c.name);
+    const std::string key = "labels-" + std::to_string(n++);
+    SnapshotOptions so;
+    so.labels = c.current;
+    ASSERT_TRUE(is_ok(sn().prepare(key, "", so)));
+    Info in;
+    in.name = key;
+    in.labels = c.requested;
+    auto up = sn().update(in, c.paths);
+    auto after = sn().stat(key);
+    ASSERT_TRUE(is_ok(after));
+    if (!c.want) {
+      CONF_EXPECT_CODE(up, Code::InvalidArgument);
+      if (!up.ok()) {
+        EXPECT_NE(up.error().message().find("\"" + c.bad_path + "\""), std::string::npos)
+            << "the error names the bad path: " << up.error().to_string();
+      }
+      EXPECT_EQ(after->labels, c.current) << "a refused update changes nothing";
+      continue;
+    }
+    ASSERT_TRUE(is_ok(up));
+    EXPECT_EQ(up->labels, *c.want);
+    EXPECT_EQ(after->labels, *c.want);
+  }
 }
 
 TEST_P(Conformance, LayerFileUpdate) {

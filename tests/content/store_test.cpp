@@ -1,5 +1,6 @@
 // The local content store (plugins/content) through its ContentStore interface, on a fresh
 // temporary root per test.
+#include "filter_cases.hpp"
 #include "label_cases.hpp"
 #include "store.hpp"
 
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <sys/stat.h>
 #include <thread>
 #include <vector>
@@ -328,8 +330,13 @@ TEST_F(StoreTest, WalkWithFilters) {
   EXPECT_EQ(walk({"labels.kind==config", "digest==" + dc}), sorted({db, dc}));
   EXPECT_TRUE(walk({"labels.kind==nothing"}).empty());
 
-  for (std::string bad : {"", "size==10", "labels.", "labels.kind!=layer", "labels.kind~=lay",
-                          "digest==sha256:short", "mediatype==x"}) {
+  // The SDK's filters: every operator, and only the content fields (the table below has more).
+  EXPECT_EQ(walk({"labels.kind!=layer"}), sorted({db, dc}));
+  EXPECT_EQ(walk({"labels.kind~=^lay"}), std::vector<std::string>{da});
+  EXPECT_EQ(walk({"digest!=" + da + ",labels.kind"}), std::vector<std::string>{db});
+  EXPECT_TRUE(walk({"digest==sha256:short"}).empty());
+  EXPECT_EQ(walk({""}), sorted({da, db, dc}));
+  for (std::string bad : {"size==10", "labels.", "labels.kind=layer", "name==x", "mediatype==x"}) {
     auto st = store_->walk([](const strata::ContentInfo&) { return strata::Status{}; }, {bad});
     ASSERT_FALSE(st) << bad;
     EXPECT_EQ(st.error().code(), Code::InvalidArgument) << bad;
@@ -392,6 +399,26 @@ TEST_F(StoreTest, LabelUpdateSemantics) {
 
   change.digest = strata::digest::sha256_of("absent");
   EXPECT_EQ(store_->update(change, {}).error().code(), Code::NotFound);
+}
+
+// The shared filter table (tests/sdk/filter_cases.hpp) through ContentStore::walk: each object is
+// a blob of its own, named back from its digest.
+TEST_F(StoreTest, WalkFilterTable) {
+  std::map<std::string, std::string> name_of;
+  for (const auto& o : strata::test::filter_objects()) {
+    const std::string data = std::string("filter object ") + o.name;
+    ASSERT_TRUE(put(o.name, data, o.labels));
+    name_of[strata::digest::sha256_of(data)] = o.name;
+  }
+  strata::test::check_filter_table(
+      [&](const std::vector<std::string>& filters, std::vector<std::string>& got) {
+        return store_->walk(
+            [&](const strata::ContentInfo& i) {
+              got.push_back(name_of.at(i.digest));
+              return strata::Status{};
+            },
+            filters);
+      });
 }
 
 // The shared label-update table (tests/sdk/label_cases.hpp) through ContentStore::update.

@@ -2,6 +2,7 @@
 // layouts built by each test (layout_builder.hpp), imported as directories and as tars, good
 // ones and every kind of bad one. A bad layout must fail with InvalidArgument (NotFound for a
 // platform it lacks) naming what is wrong, and leave no image record.
+#include "filter_cases.hpp"
 #include "layout_builder.hpp"
 #include "service.hpp"
 #include "store.hpp"
@@ -390,9 +391,29 @@ TEST_F(ImportTest, WalkFilters) {
   EXPECT_EQ(walk({"name==b"}), std::vector<std::string>{"b"});
   EXPECT_EQ(walk({"labels.team==x"}), std::vector<std::string>{"a"});
   EXPECT_EQ(walk({"labels.team"}), std::vector<std::string>{"a"});
-  auto bad = service_->walk([](const Image&) -> strata::Status { return {}; }, {"name!=a"});
+  EXPECT_EQ(walk({"name!=a"}), std::vector<std::string>{"b"});
+  auto bad = service_->walk([](const Image&) -> strata::Status { return {}; }, {"digest==a"});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+}
+
+// The shared filter table (tests/sdk/filter_cases.hpp) through ImageService::walk: one image per
+// object, named after it and imported with its labels.
+TEST_F(ImportTest, WalkFilterTable) {
+  for (const auto& o : strata::test::filter_objects()) {
+    ImportOptions opts;
+    opts.labels = o.labels;
+    ASSERT_TRUE(import(three_layers(nullptr, o.name), false, opts));
+  }
+  strata::test::check_filter_table(
+      [&](const std::vector<std::string>& filters, std::vector<std::string>& got) {
+        return service_->walk(
+            [&got](const Image& i) -> strata::Status {
+              got.push_back(i.name);
+              return {};
+            },
+            filters);
+      });
 }
 
 } // namespace

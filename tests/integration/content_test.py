@@ -151,7 +151,10 @@ class ContentTest(unittest.TestCase):
         self.assertEqual(info["labels"], {"purpose": "test", "team": "fs", "x": "1"})
         proc = self.strata("content", "label", digest, "novalue", expect=2)
         self.assertIn("KEY=VALUE", proc.stderr)
-        proc = self.strata("content", "ls", "labels.x!=1", expect=1)
+        # The SDK's filter syntax: != and ~= work; a filter that does not parse is refused.
+        self.assertEqual(self.ls_digests("labels.x!=1"), [])
+        self.assertEqual(self.ls_digests("labels.x~=^1$,labels.team"), [digest])
+        proc = self.strata("content", "ls", "labels.x=1", expect=1)
         self.assertIn("InvalidArgument", proc.stderr)
 
     def test_get_refuses_a_terminal(self):

@@ -41,9 +41,11 @@ extern "C" {
  *    by name before they load; rebuilding them against this SDK is the whole migration. */
 #define STRATA_PLUGIN_ABI_MAJOR 2
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
- * interfaces) bump the minor; a new major starts at 0. 1.1: InitContext::dependency_meta (kept
- * in 2.0). 2.0 also appended InitContext::logger, with the Logger interface and LogLevel it
- * returns (a minor's kind of addition, made in the same release). */
+ * interfaces, new types and functions in the SDK library) bump the minor; a new major starts
+ * at 0. 1.1: InitContext::dependency_meta (kept in 2.0). 2.0 also added, as a minor would have:
+ * InitContext::logger with the Logger interface and LogLevel it returns, and the walk filters
+ * (filters.hpp: Filters, parse_snapshot_filters, parse_content_filters, parse_image_filters,
+ * matches). */
 #define STRATA_PLUGIN_ABI_MINOR 0
 
 #define STRATA_PLUGIN_STR2(x) #x

@@ -77,7 +77,9 @@ public:
   /// Updates labels, as Snapshotter::update does. Errors: NotFound; InvalidArgument.
   virtual Result<ContentInfo> update(const ContentInfo& info,
                                      const std::vector<std::string>& fieldpaths) = 0;
-  /// Visits blobs matching any filter (none: all). Errors: InvalidArgument (bad filter).
+  /// Visits blobs matching any filter (none: all). Filters as parse_content_filters
+  /// (filters.hpp): fields digest and labels.<key>, operators ==, != and ~=.
+  /// Errors: InvalidArgument (bad filter).
   virtual Status walk(const ContentWalkFn& fn, const std::vector<std::string>& filters) = 0;
   /// Deletes a blob. Errors: NotFound.
   virtual Status remove(const std::string& digest) = 0;

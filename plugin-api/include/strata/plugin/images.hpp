@@ -193,8 +193,9 @@ public:
   virtual Result<std::vector<Image>> import_layout(const std::string& path,
                                                    const ImportOptions& opts) = 0;
 
-  /// Visits the images matching any filter (none: all), in name order. Filters: "name==N",
-  /// "labels.K==V", "labels.K". Errors: InvalidArgument (bad filter); the callback's.
+  /// Visits the images matching any filter (none: all), in name order. Filters as
+  /// parse_image_filters (filters.hpp): fields name and labels.<key>, operators ==, != and ~=.
+  /// Errors: InvalidArgument (bad filter); the callback's.
   virtual Status walk(const ImageWalkFn& fn, const std::vector<std::string>& filters) = 0;
 
   /// The image named `name`. Errors: NotFound; InvalidArgument (not a valid name).

@@ -32,6 +32,7 @@
 #include "strata/plugin/descriptor.hpp"
 #include "strata/plugin/differ.hpp"
 #include "strata/plugin/error.hpp"
+#include "strata/plugin/filters.hpp"
 #include "strata/plugin/guard.hpp"
 #include "strata/plugin/images.hpp"
 #include "strata/plugin/init_context.hpp"

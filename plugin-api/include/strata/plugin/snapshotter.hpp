@@ -82,7 +82,8 @@ public:
 
   /// Calls `fn` for every snapshot matching any of `filters` (none: all), in byte order of name.
   /// Filter syntax: comma-separated AND terms, several filters OR'd; fields kind, name, parent,
-  /// labels.<k>; operators ==, !=, ~= (regex); a bare field tests presence.
+  /// labels.<k>; operators ==, !=, ~= (regex); a bare field tests presence. parse_snapshot_filters
+  /// and matches (filters.hpp) implement exactly this.
   /// Errors: InvalidArgument (filter does not parse); whatever `fn` returns.
   virtual Status walk(const WalkFn& fn, const std::vector<std::string>& filters) = 0;
 

@@ -159,9 +159,10 @@ public:
   /// kind. Errors: NotFound; FailedPrecondition when any snapshot has it as parent.
   Result<Removed> remove(const std::string& key);
 
-  /// Calls `fn` with the Info of every snapshot matching any of `filters` (see filter.hpp; none:
-  /// all), in byte order of name. `fn` may use this transaction (reads the state of the start
-  /// of the walk). Errors: InvalidArgument (bad filter, before any call); the first error of fn.
+  /// Calls `fn` with the Info of every snapshot matching any of `filters` (the SDK's snapshot
+  /// filters, strata/plugin/filters.hpp; none: all), in byte order of name. `fn` may use this
+  /// transaction (reads the state of the start of the walk). Errors: InvalidArgument (bad filter,
+  /// before any call); the first error of fn.
   Status walk(const WalkFn& fn, const std::vector<std::string>& filters = {});
 
   /// Every snapshot's id and key, for removing directories that no snapshot owns (Cleanup).

@@ -1,4 +1,5 @@
-// Walk filters: a small recursive-descent parser over containerd's filter grammar.
+// Walk filters: a small recursive-descent parser over containerd's filter grammar, and the
+// field getters of the SDK's snapshot, content and image types.
 //
 //   filter   := selector ("," selector)*
 //   selector := fieldpath [op value]
@@ -11,15 +12,16 @@
 // building with sanitizers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include <strata/metastore/filter.hpp>
-#include <strata/plugin/try.hpp>
+#include "strata/plugin/filters.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
 #include <optional>
 #include <regex>
 #include <string_view>
 
-namespace strata::metastore {
+namespace strata {
 
 namespace {
 
@@ -31,7 +33,8 @@ constexpr std::size_t kMaxRegex = 1024;
 constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
 
 struct Selector {
-  std::vector<std::string> fieldpath;
+  std::string field; ///< one of the parse() fields, or "labels"
+  std::string key;   ///< the label key when field is "labels"
   Op op = Op::Present;
   std::string value;
   std::optional<std::regex> re;
@@ -48,13 +51,16 @@ bool is_field_char(char c) {
 
 class Parser {
 public:
-  explicit Parser(const std::string& input) : in_(input) {}
+  Parser(const std::string& input, const std::vector<std::string>& fields)
+      : in_(input), fields_(fields) {}
 
   Result<std::vector<Selector>> parse() {
     std::vector<Selector> out;
     for (;;) {
-      STRATA_TRY_ASSIGN(auto sel, selector());
-      out.push_back(std::move(sel));
+      auto sel = selector();
+      if (!sel)
+        return std::move(sel).error();
+      out.push_back(std::move(*sel));
       skip_space();
       if (at_end())
         return out;
@@ -75,20 +81,26 @@ private:
   Error fail(std::string_view what) const { return fail_at(pos_, what); }
   Error fail_at(std::size_t at, std::string_view what) const {
     std::string found = at < in_.size() ? "'" + std::string(1, in_[at]) + "'" : "the end";
-    return invalid_argument("metastore: invalid filter \"" + in_ + "\" at position " +
-                            std::to_string(at) + " (found " + found + "): " + std::string(what));
+    return invalid_argument("invalid filter \"" + in_ + "\" at position " + std::to_string(at) +
+                            " (found " + found + "): " + std::string(what));
   }
 
   Result<Selector> selector() {
     Selector sel;
     skip_space();
+    const std::size_t field_at = pos_;
+    std::vector<std::string> path;
     for (;;) {
-      STRATA_TRY_ASSIGN(auto f, field());
-      sel.fieldpath.push_back(std::move(f));
+      auto f = field();
+      if (!f)
+        return std::move(f).error();
+      path.push_back(std::move(*f));
       if (at_end() || peek() != '.')
         break;
       ++pos_;
     }
+    if (auto st = resolve(path, field_at, sel); !st)
+      return std::move(st).error();
     skip_space();
     if (at_end() || peek() == ',')
       return sel;
@@ -108,8 +120,10 @@ private:
       return fail_at(op_at, "unknown operator \"" + std::string(op) + "\"; use ==, != or ~=");
     skip_space();
     std::size_t value_at = pos_;
-    STRATA_TRY_ASSIGN(auto v, value());
-    sel.value = std::move(v);
+    auto v = value();
+    if (!v)
+      return std::move(v).error();
+    sel.value = std::move(*v);
     if (sel.op == Op::Matches) {
       // The regex compiler recurses per nesting level: bound the pattern it is given.
       if (sel.value.size() > kMaxRegex)
@@ -124,17 +138,46 @@ private:
     return sel;
   }
 
+  // The fieldpath as a field of fields_ (its components joined by '.'), or "labels" and a key.
+  Status resolve(const std::vector<std::string>& path, std::size_t at, Selector& sel) const {
+    auto known = [&](std::string_view f) {
+      return std::find(fields_.begin(), fields_.end(), f) != fields_.end();
+    };
+    std::string joined = path.front();
+    for (std::size_t i = 1; i < path.size(); ++i)
+      joined += "." + path[i];
+    if (path.front() == "labels" && known("labels")) {
+      if (path.size() < 2)
+        return fail_at(at, "\"labels\" needs a key: labels.<key>");
+      sel.field = "labels";
+      sel.key = joined.substr(std::string_view("labels.").size());
+      return {};
+    }
+    if (joined != "labels" && known(joined)) {
+      sel.field = std::move(joined);
+      return {};
+    }
+    return fail_at(at, "unknown field \"" + joined + "\"; the fields are " + field_list());
+  }
+
+  std::string field_list() const {
+    std::string out;
+    for (const auto& f : fields_)
+      out += (out.empty() ? "" : ", ") + (f == "labels" ? std::string("labels.<key>") : f);
+    return out;
+  }
+
   Result<std::string> field() {
     if (at_end())
-      return fail("expected a field name (kind, name, parent or labels.<key>)");
+      return fail("expected a field name (" + field_list() + ")");
     if (peek() == '"')
       return quoted();
     std::size_t start = pos_;
     while (!at_end() && is_field_char(peek()))
       ++pos_;
     if (pos_ == start)
-      return fail("expected a field name (kind, name, parent or labels.<key>); quote names "
-                  "with other characters: \"...\"");
+      return fail("expected a field name (" + field_list() +
+                  "); quote names with other characters: \"...\"");
     return in_.substr(start, pos_ - start);
   }
 
@@ -206,51 +249,22 @@ private:
   }
 
   const std::string& in_;
+  const std::vector<std::string>& fields_;
   std::size_t pos_ = 0;
 };
 
-std::string_view kind_name(Kind kind) {
-  switch (kind) {
-  case Kind::Active:
-    return "active";
-  case Kind::View:
-    return "view";
-  case Kind::Committed:
-    return "committed";
-  default:
-    return {};
+bool selector_matches(const Selector& s, const Labels& labels, const FieldGetter& get) {
+  std::optional<std::string> v;
+  if (s.field == "labels") {
+    if (auto it = labels.find(s.key); it != labels.end())
+      v = it->second;
+  } else {
+    try {
+      v = get(s.field);
+    } catch (...) {
+      v.reset(); // a getter must not throw; if it does, the field reads as absent
+    }
   }
-}
-
-/// The value of `fieldpath` in `info`, or nullopt when absent.
-std::optional<std::string> field_of(const std::vector<std::string>& fp, const Info& info) {
-  const std::string& head = fp.front();
-  if (head == "labels") {
-    if (fp.size() < 2)
-      return std::nullopt;
-    std::string key = fp[1];
-    for (std::size_t i = 2; i < fp.size(); ++i)
-      key += "." + fp[i];
-    auto it = info.labels.find(key);
-    if (it == info.labels.end())
-      return std::nullopt;
-    return it->second;
-  }
-  if (fp.size() != 1)
-    return std::nullopt;
-  if (head == "kind") {
-    auto k = kind_name(info.kind);
-    return k.empty() ? std::nullopt : std::optional<std::string>(k);
-  }
-  if (head == "name")
-    return info.name;
-  if (head == "parent")
-    return info.parent;
-  return std::nullopt;
-}
-
-bool matches(const Selector& s, const Info& info) {
-  auto v = field_of(s.fieldpath, info);
   switch (s.op) {
   case Op::Present:
     return v.has_value();
@@ -268,6 +282,16 @@ bool matches(const Selector& s, const Info& info) {
   return false;
 }
 
+// Kinds read in lower case ("active"), as containerd's snapshot filters have them.
+std::optional<std::string> kind_field(Kind kind) {
+  if (kind == Kind::Unknown)
+    return std::nullopt;
+  std::string name(to_string(kind));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+
 } // namespace
 
 struct Filters::Impl {
@@ -275,7 +299,10 @@ struct Filters::Impl {
   std::vector<std::vector<Selector>> any;
 };
 
-Result<Filters> Filters::parse(const std::vector<std::string>& filters) {
+Filters::Filters() : impl_(std::make_shared<const Impl>()) {}
+
+Result<Filters> Filters::parse(const std::vector<std::string>& filters,
+                               const std::vector<std::string>& fields) {
   try {
     auto impl = std::make_shared<Impl>();
     impl->all = filters.empty();
@@ -284,29 +311,72 @@ Result<Filters> Filters::parse(const std::vector<std::string>& filters) {
         impl->all = true;
         continue;
       }
-      STRATA_TRY_ASSIGN(auto sels, Parser(f).parse());
-      impl->any.push_back(std::move(sels));
+      auto sels = Parser(f, fields).parse();
+      if (!sels)
+        return std::move(sels).error();
+      impl->any.push_back(std::move(*sels));
     }
     return Filters(std::move(impl));
   } catch (const std::exception& e) {
-    return internal_error(std::string("metastore: cannot parse filters: ") + e.what());
+    return internal_error(std::string("cannot parse filters: ") + e.what());
   }
 }
 
-bool Filters::matches(const Info& info) const {
+bool Filters::matches(const Labels& labels, const FieldGetter& field) const noexcept {
   if (impl_->all)
     return true;
-  for (const auto& sels : impl_->any) {
-    bool ok = true;
-    for (const auto& s : sels)
-      if (!metastore::matches(s, info)) {
-        ok = false;
-        break;
-      }
-    if (ok)
-      return true;
+  try {
+    return std::any_of(impl_->any.begin(), impl_->any.end(), [&](const auto& sels) {
+      return std::all_of(sels.begin(), sels.end(),
+                         [&](const Selector& s) { return selector_matches(s, labels, field); });
+    });
+  } catch (...) {
+    return false; // out of memory copying a value: no match rather than a throw out of noexcept
   }
-  return false;
 }
 
-} // namespace strata::metastore
+bool Filters::match_everything() const noexcept {
+  return impl_->all;
+}
+
+Result<Filters> parse_snapshot_filters(const std::vector<std::string>& filters) {
+  return Filters::parse(filters, {"kind", "name", "parent", "labels"});
+}
+
+bool matches(const Filters& filters, const Info& info) noexcept {
+  return filters.matches(info.labels, [&info](std::string_view f) -> std::optional<std::string> {
+    if (f == "kind")
+      return kind_field(info.kind);
+    if (f == "name")
+      return info.name;
+    if (f == "parent")
+      return info.parent;
+    return std::nullopt;
+  });
+}
+
+Result<Filters> parse_content_filters(const std::vector<std::string>& filters) {
+  return Filters::parse(filters, {"digest", "labels"});
+}
+
+bool matches(const Filters& filters, const ContentInfo& info) noexcept {
+  return filters.matches(info.labels, [&info](std::string_view f) -> std::optional<std::string> {
+    if (f == "digest")
+      return info.digest;
+    return std::nullopt;
+  });
+}
+
+Result<Filters> parse_image_filters(const std::vector<std::string>& filters) {
+  return Filters::parse(filters, {"name", "labels"});
+}
+
+bool matches(const Filters& filters, const Image& image) noexcept {
+  return filters.matches(image.labels, [&image](std::string_view f) -> std::optional<std::string> {
+    if (f == "name")
+      return image.name;
+    return std::nullopt;
+  });
+}
+
+} // namespace strata
