@@ -8,8 +8,9 @@
 // show the SDK, not durability.
 //
 // The SDK helpers it uses: strata::guard (no exception leaves a method), strata::update_labels
-// (label updates by field path), parse_snapshot_filters/matches (walk filters). It writes nothing
-// to stdout or stderr: errors go back to the caller as values.
+// (label updates by field path), parse_snapshot_filters/matches (walk filters), and the logger
+// from InitContext. It writes nothing to stdout or stderr: errors go back to the caller as values,
+// and what no caller receives (a directory left for cleanup) goes to stratad's log.
 //
 // Build: make (see README.md). Drop strata-snapshotter-hello.so into a plugin directory.
 
@@ -150,10 +151,14 @@ public:
 
     ic.meta().platforms.push_back(strata::Platform::host());
     ic.meta().exports["greeting"] = greeting;
-    return std::make_shared<Hello>(std::move(snapshots));
+    // Keep the logger: the context is gone after init, the logger lives as long as we hold it.
+    std::shared_ptr<strata::Logger> log = ic.logger();
+    log->info(greeting + ", snapshots in " + snapshots.string());
+    return std::make_shared<Hello>(std::move(snapshots), std::move(log));
   }
 
-  explicit Hello(fs::path snapshots) : snapshots_(std::move(snapshots)) {}
+  Hello(fs::path snapshots, std::shared_ptr<strata::Logger> log)
+      : snapshots_(std::move(snapshots)), log_(std::move(log)) {}
 
   strata::Result<strata::Info> stat(const std::string& key) override {
     return strata::guard("hello: stat", [&]() -> strata::Result<strata::Info> {
@@ -281,9 +286,13 @@ public:
         entries_.erase(it);
       }
       // The snapshot is gone once it leaves the map; a directory that fails to go now is found
-      // again by cleanup(), which removes every directory no snapshot owns.
+      // again by cleanup(), which removes every directory no snapshot owns. The caller sees
+      // success, so the log is the only place that says why the space is still in use.
       std::error_code ec;
       fs::remove_all(dir, ec);
+      if (ec)
+        log_->warn("removed \"" + key + "\", but its directory " + dir.string() +
+                   " stays until cleanup: " + ec.message());
       return {};
     });
   }
@@ -417,6 +426,7 @@ private:
   }
 
   const fs::path snapshots_;
+  const std::shared_ptr<strata::Logger> log_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_; // keys and committed names share one key space
   std::uint64_t next_ = 0;               // last directory number handed out

@@ -80,6 +80,9 @@ class ExampleTest(unittest.TestCase):
     def test_operator_config_reaches_the_plugin(self):
         daemon = self.start(f'\n[plugins."{HELLO_URI}"]\ngreeting = "bonjour"\n')
         self.assertEqual(self.hello(daemon)["exports"], {"greeting": "bonjour"})
+        # hello logs through the SDK's logger, never stderr: stratad writes the line under its id.
+        self.assertRegex(daemon.stderr(), re.escape(f"[{HELLO_URI}] [info] bonjour, snapshots in "),
+                         daemon.describe())
         self.assertEqual(daemon.terminate(signal.SIGTERM), 0, daemon.describe())
 
     def test_unknown_plugin_key_is_refused(self):
