@@ -2,6 +2,43 @@
 
 namespace strata::host::api {
 
+int http_status(Code code) noexcept {
+  switch (code) {
+  case Code::Ok:
+    return 200;
+  case Code::InvalidArgument:
+  case Code::OutOfRange:
+    return 400;
+  case Code::Unauthenticated:
+    return 401;
+  case Code::PermissionDenied:
+    return 403;
+  case Code::NotFound:
+    return 404;
+  case Code::AlreadyExists:
+  case Code::Aborted:
+    return 409;
+  case Code::FailedPrecondition:
+  case Code::NeedsParent:
+    return 412;
+  case Code::ResourceExhausted:
+    return 429;
+  case Code::Cancelled:
+    return 499;
+  case Code::NotImplemented:
+    return 501;
+  case Code::Unavailable:
+    return 503;
+  case Code::DeadlineExceeded:
+    return 504;
+  case Code::Unknown:
+  case Code::Internal:
+  case Code::DataLoss:
+    return 500;
+  }
+  return 500;
+}
+
 Response Response::json(json::value body, int status) {
   Response r;
   r.status = status;

@@ -12,6 +12,10 @@
 
 namespace strata::host::api {
 
+/// The HTTP status that fits the code (404 for NotFound, 409 for AlreadyExists, ...): what the
+/// API answers an error with.
+int http_status(Code code) noexcept;
+
 struct Response {
   /// A JSON document with `status`.
   static Response json(json::value body, int status = 200);

@@ -21,12 +21,6 @@ std::string annotated_name(const Descriptor& d) {
   return {};
 }
 
-// An index entry: its descriptor and, when it has one, its platform.
-struct Entry {
-  Descriptor desc;
-  std::optional<Platform> platform;
-};
-
 class Planner {
 public:
   Planner(LayoutFiles& files, const PlanOptions& opts) : files_(files), opts_(opts) {}
@@ -41,7 +35,7 @@ public:
     if (it == top->end())
       return invalid_argument(files_.describe() + " is not an OCI image layout: it has no " +
                               "index.json");
-    auto entries = parse_entries(it->second, "index.json in " + files_.describe());
+    auto entries = parse_index_entries(it->second, "index.json in " + files_.describe());
     if (!entries)
       return std::move(entries).error();
     auto chosen = choose(*entries);
@@ -114,57 +108,18 @@ private:
     return {};
   }
 
-  // The "manifests" of an index (index.json or an index blob), each descriptor checked.
-  Result<std::vector<Entry>> parse_entries(const std::string& text, const std::string& what) {
-    auto v = parse_json(text, what);
-    if (!v)
-      return std::move(v).error();
-    const json::value* list = v->is_object() ? v->as_object().if_contains("manifests") : nullptr;
-    if (!list || !list->is_array())
-      return invalid_argument(what + " has no \"manifests\" array");
-    std::vector<Entry> out;
-    for (const auto& e : list->as_array()) {
-      auto desc = descriptor(e, what + ": manifests[" + std::to_string(out.size()) + "]");
-      if (!desc)
-        return std::move(desc).error();
-      Entry entry{std::move(*desc), std::nullopt};
-      if (const auto* p = e.as_object().if_contains("platform"); p && !p->is_null()) {
-        auto platform = from_json<Platform>(*p, what + ": platform of " + entry.desc.digest);
-        if (!platform)
-          return std::move(platform).error();
-        entry.platform = std::move(*platform);
-      }
-      out.push_back(std::move(entry));
-    }
-    return out;
-  }
-
-  // A descriptor from untrusted JSON: fields present, a sha256 digest, a size that is not
-  // negative.
-  Result<Descriptor> descriptor(const json::value& v, const std::string& what) {
-    if (!v.is_object())
-      return invalid_argument(what + " is not a descriptor object");
-    auto d = from_json<Descriptor>(v, what);
-    if (!d)
-      return std::move(d).error();
-    if (auto st = digest::validate(d->digest); !st)
-      return st.error().wrap(what);
-    if (d->size < 0)
-      return invalid_argument(what + " has a negative size");
-    return d;
-  }
-
   // (name, entry) pairs to import, by the rules of ImportOptions::name.
-  Result<std::vector<std::pair<std::string, Entry>>> choose(const std::vector<Entry>& entries) {
+  Result<std::vector<std::pair<std::string, IndexEntry>>>
+  choose(const std::vector<IndexEntry>& entries) {
     const std::string where = "index.json in " + files_.describe();
     if (entries.empty())
       return invalid_argument(where + " lists no images");
-    std::vector<std::pair<std::string, Entry>> out;
+    std::vector<std::pair<std::string, IndexEntry>> out;
     if (!opts_.name.empty()) {
       if (auto st = validate_name(opts_.name); !st)
         return std::move(st).error();
       if (entries.size() == 1)
-        return std::vector<std::pair<std::string, Entry>>{{opts_.name, entries[0]}};
+        return std::vector<std::pair<std::string, IndexEntry>>{{opts_.name, entries[0]}};
       std::string names;
       for (const auto& e : entries) {
         auto n = annotated_name(e.desc);
@@ -241,7 +196,7 @@ private:
     if (!*bytes)
       return false;
     const std::string what = "index " + d.digest + " (" + blob_path(d.digest) + ")";
-    auto entries = parse_entries(**bytes, what);
+    auto entries = parse_index_entries(**bytes, what);
     if (!entries)
       return std::move(entries).error();
     plan_.metadata.emplace(d.digest, std::make_pair(d, **bytes));
@@ -283,78 +238,27 @@ private:
     if (!*bytes)
       return false;
     const std::string what = "manifest " + d.digest + " (" + blob_path(d.digest) + ")";
-    auto v = parse_json(**bytes, what);
-    if (!v)
-      return std::move(v).error();
-    if (!v->is_object())
-      return invalid_argument(what + " is not a JSON object");
-    const auto& o = v->as_object();
-    const auto* config_json = o.if_contains("config");
-    if (!config_json)
-      return invalid_argument(what + " has no \"config\"");
-    auto config = descriptor(*config_json, what + ": config");
-    if (!config)
-      return std::move(config).error();
-    auto config_kind = classify(config->media_type, "the config of " + what);
-    if (!config_kind)
-      return std::move(config_kind).error();
-    if (*config_kind != BlobKind::Config)
-      return invalid_argument("the config of " + what + " has media type " + config->media_type +
-                              ", which is not an image config type");
-    const auto* layers_json = o.if_contains("layers");
-    if (!layers_json || !layers_json->is_array())
-      return invalid_argument(what + " has no \"layers\" array");
-    std::vector<Descriptor> layers;
-    for (const auto& l : layers_json->as_array()) {
-      auto layer = descriptor(l, what + ": layers[" + std::to_string(layers.size()) + "]");
-      if (!layer)
-        return std::move(layer).error();
-      auto kind = classify(layer->media_type, "layer " + layer->digest + " of " + what);
-      if (!kind)
-        return std::move(kind).error();
-      if (*kind != BlobKind::Layer)
-        return invalid_argument("layer " + layer->digest + " of " + what + " has media type " +
-                                layer->media_type + ", which is not a layer type");
-      layers.push_back(std::move(*layer));
-    }
+    auto manifest = parse_manifest(**bytes, what);
+    if (!manifest)
+      return std::move(manifest).error();
+    Descriptor& config = manifest->config;
+    std::vector<Descriptor>& layers = manifest->layers;
     plan_.metadata.emplace(d.digest, std::make_pair(d, **bytes));
 
-    auto config_bytes = blob(*config, what);
+    auto config_bytes = blob(config, what);
     if (!config_bytes)
       return std::move(config_bytes).error();
     if (!*config_bytes)
       return false;
-    const std::string cwhat = "config " + config->digest + " (" + blob_path(config->digest) + ")";
-    auto cv = parse_json(**config_bytes, cwhat);
-    if (!cv)
-      return std::move(cv).error();
-    if (!cv->is_object())
-      return invalid_argument(cwhat + " is not a JSON object");
-    const auto& co = cv->as_object();
-    auto text = [&co](std::string_view key) -> std::string {
-      const auto* f = co.if_contains(key);
-      return f && f->is_string() ? std::string(f->as_string()) : std::string();
-    };
-    Platform platform{text("os"), text("architecture"), text("variant")};
-    const auto* rootfs = co.if_contains("rootfs");
-    if (!rootfs || !rootfs->is_object())
-      return invalid_argument(cwhat + " has no \"rootfs\" object");
-    const auto* type = rootfs->as_object().if_contains("type");
-    if (type &&
-        !(type->is_string() && (type->as_string() == "layers" || type->as_string().empty())))
-      return invalid_argument(cwhat + " has rootfs.type " + json::serialize(*type) +
-                              "; only \"layers\" is supported");
-    const auto* ids_json = rootfs->as_object().if_contains("diff_ids");
-    auto ids = ids_json ? from_json<std::vector<std::string>>(*ids_json, cwhat + ": diff_ids")
-                        : Result<std::vector<std::string>>(std::vector<std::string>{});
-    if (!ids)
-      return std::move(ids).error();
-    for (const auto& id : *ids)
-      if (auto st = digest::validate(id); !st)
-        return st.error().wrap(cwhat + ": rootfs.diff_ids");
-    if (ids->size() != layers.size())
+    const std::string cwhat = "config " + config.digest + " (" + blob_path(config.digest) + ")";
+    auto parsed_config = parse_config(**config_bytes, cwhat);
+    if (!parsed_config)
+      return std::move(parsed_config).error();
+    Platform& platform = parsed_config->platform;
+    std::vector<std::string>& ids = parsed_config->diff_ids;
+    if (ids.size() != layers.size())
       return invalid_argument("diff_ids count mismatch: " + cwhat + " lists " +
-                              std::to_string(ids->size()) + " rootfs.diff_ids but " + what +
+                              std::to_string(ids.size()) + " rootfs.diff_ids but " + what +
                               " has " + std::to_string(layers.size()) + " layers");
     // A manifest named directly by index.json was not chosen by platform: its config says
     // what it is built for.
@@ -363,13 +267,13 @@ private:
                        " is built for " + platform.to_string() + ", not " +
                        opts_.platform.to_string() + "; choose it with --platform " +
                        platform.to_string());
-    plan_.metadata.emplace(config->digest, std::make_pair(*config, **config_bytes));
+    plan_.metadata.emplace(config.digest, std::make_pair(config, **config_bytes));
     for (const auto& l : layers)
       plan_.layers.emplace(l.digest, l);
-    auto chain = chain_ids(*ids);
-    out = ImageManifest{std::move(platform), d,
-                        std::move(*config),  std::move(layers),
-                        std::move(*ids),     std::move(chain)};
+    auto chain = chain_ids(ids);
+    out =
+        ImageManifest{std::move(platform), d, std::move(config), std::move(layers), std::move(ids),
+                      std::move(chain)};
     return true;
   }
 
@@ -381,32 +285,6 @@ private:
 };
 
 } // namespace
-
-Result<BlobKind> classify(const std::string& media_type, const std::string& where) {
-  namespace mt = media_type;
-  static const std::map<std::string, BlobKind, std::less<>> kinds = {
-      {mt::oci_index, BlobKind::Index},
-      {mt::docker_manifest_list, BlobKind::Index},
-      {mt::oci_manifest, BlobKind::Manifest},
-      {mt::docker_manifest, BlobKind::Manifest},
-      {mt::oci_config, BlobKind::Config},
-      {mt::docker_config, BlobKind::Config},
-      {mt::layer_tar, BlobKind::Layer},
-      {mt::layer_tar_gzip, BlobKind::Layer},
-      {mt::layer_tar_zstd, BlobKind::Layer},
-      {mt::layer_nondist_tar, BlobKind::Layer},
-      {mt::layer_nondist_tar_gzip, BlobKind::Layer},
-      {mt::layer_nondist_tar_zstd, BlobKind::Layer},
-      {mt::docker_layer, BlobKind::Layer},
-      {mt::docker_layer_gzip, BlobKind::Layer},
-      {mt::docker_foreign_layer_gzip, BlobKind::Layer},
-  };
-  if (auto it = kinds.find(media_type); it != kinds.end())
-    return it->second;
-  return invalid_argument("unknown media type \"" + media_type + "\" of " + where +
-                          " (strata imports OCI and Docker schema 2 manifests, indexes, configs " +
-                          "and layers)");
-}
 
 std::string blob_path(const std::string& digest) {
   return "blobs/sha256/" + digest.substr(digest.find(':') + 1);

@@ -4,6 +4,7 @@
 // byte goes into the content store, so that a bad layout fails without importing anything.
 
 #include "layout.hpp"
+#include "parse.hpp"
 
 #include <strata/plugin/images.hpp>
 
@@ -16,13 +17,6 @@ namespace strata::images {
 
 /// The layout version strata reads (the oci-layout file's imageLayoutVersion).
 inline constexpr const char* layout_version = "1.0.0";
-
-/// What a media type is to the importer.
-enum class BlobKind { Index, Manifest, Config, Layer };
-
-/// The kind of an OCI or Docker schema 2 media type. Errors: InvalidArgument naming an unknown
-/// type (and `where` it was found).
-Result<BlobKind> classify(const std::string& media_type, const std::string& where);
 
 /// "blobs/sha256/<hex>" of a valid sha256 digest.
 std::string blob_path(const std::string& digest);

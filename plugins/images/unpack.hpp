@@ -13,6 +13,8 @@
 // already committed (a concurrent unpack won) counts as success, and a failure removes every
 // active snapshot this unpack created.
 
+#include "chain_locks.hpp"
+
 #include <strata/plugin/differ.hpp>
 #include <strata/plugin/images.hpp>
 #include <strata/plugin/snapshotter.hpp>
@@ -47,33 +49,6 @@ struct UnpackEnvironment {
   bool sync_fs = false;
   /// Config `max_parallel_layers`: layers applied at once in parallel mode.
   std::size_t max_parallel = 4;
-};
-
-/// Names locked by unpacks in progress ("<snapshotter>/<chain id>"), so that a second unpack of
-/// the same layers waits for the first and then finds them committed instead of applying them
-/// again. Locks are taken in layer order: a chain ID only ever sits at one depth, so two unpacks
-/// never wait for each other in a cycle.
-class ChainLocks {
-public:
-  class Held {
-  public:
-    Held(ChainLocks& owner, std::vector<std::string> names);
-    ~Held();
-    Held(const Held&) = delete;
-    Held& operator=(const Held&) = delete;
-
-  private:
-    ChainLocks& owner_;
-    std::vector<std::string> names_;
-  };
-
-  /// Blocks until every name is free, taking them one by one in the order given.
-  std::unique_ptr<Held> lock(std::vector<std::string> names);
-
-private:
-  std::mutex mu_;
-  std::condition_variable freed_;
-  std::set<std::string> held_;
 };
 
 /// Unpacks `image` as ImageService::unpack describes.

@@ -1,22 +1,21 @@
+// OverlaySnapshotter: opening a root and the snapshot operations. The mounts are built in
+// mounts.cpp, the snapshots/ directory reconciled in sweep.cpp.
 #include "snapshotter.hpp"
 
+#include "guarded.hpp"
+#include "idmap_labels.hpp"
 #include "tree.hpp"
 
 #include <strata/fs/posix.hpp>
 #include <strata/fs/root.hpp>
 #include <strata/mount/idmap.hpp>
-#include <strata/mount/overlay.hpp>
 #include <strata/mount/temp.hpp>
-#include <strata/plugin/guard.hpp>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
-#include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <optional>
-#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,67 +23,6 @@ namespace strata::overlay {
 namespace {
 
 using metastore::SnapshotId;
-
-std::string q(const std::string& s) {
-  return "\"" + s + "\"";
-}
-
-// Runs `f` under strata::guard: Snapshotter methods never throw. The context names the
-// operation and the key, built only when something was thrown.
-template <class F> auto no_throw(const char* what, const std::string& key, F&& f) noexcept {
-  return guard([&] { return std::string("overlay snapshotter: ") + what + " " + q(key); },
-               std::forward<F>(f));
-}
-
-// A uid/gid mapping request from the snapshot labels.
-struct IdmapRequest {
-  std::string uidmap, gidmap;
-  std::vector<mount::IdMapping> uids, gids;
-};
-
-Result<std::optional<IdmapRequest>> idmap_request(const Labels& labels, const std::string& key) {
-  auto u = labels.find(uidmapping_label);
-  auto g = labels.find(gidmapping_label);
-  if (u == labels.end() && g == labels.end())
-    return std::optional<IdmapRequest>();
-  if (u == labels.end() || g == labels.end())
-    return invalid_argument("snapshot " + q(key) + ": labels " + uidmapping_label + " and " +
-                            gidmapping_label + " must be given together");
-  IdmapRequest r{u->second, g->second, {}, {}};
-  for (auto [text, out, label] : {std::tuple{&r.uidmap, &r.uids, uidmapping_label},
-                                  std::tuple{&r.gidmap, &r.gids, gidmapping_label}}) {
-    auto parsed = mount::parse_id_mappings(*text);
-    if (!parsed)
-      return parsed.error().wrap("snapshot " + q(key) + ": label " + label);
-    bool root_mapped = false;
-    for (const auto& m : *parsed)
-      root_mapped = root_mapped || m.container_id == 0;
-    // The snapshot's root directory must belong to somebody inside the container.
-    if (!root_mapped)
-      return invalid_argument("snapshot " + q(key) + ": label " + label + " = " + q(*text) +
-                              " does not map container id 0 (root)");
-    *out = std::move(*parsed);
-  }
-  return std::optional<IdmapRequest>(std::move(r));
-}
-
-bool has_option(const std::vector<std::string>& opts, std::string_view name) {
-  for (const std::string& o : opts)
-    if (o == name || (o.size() > name.size() && o.starts_with(name) && o[name.size()] == '='))
-      return true;
-  return false;
-}
-
-// "123" -> 123; anything else (also "0123", "+1") -> nullopt.
-std::optional<SnapshotId> parse_id(std::string_view s) {
-  if (s.empty() || s.size() > 18 || s[0] == '0')
-    return std::nullopt;
-  SnapshotId id = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-  if (ec != std::errc() || p != s.data() + s.size())
-    return std::nullopt;
-  return id;
-}
 
 Status make_dir_exact(const std::string& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) != 0)
@@ -170,51 +108,6 @@ Info OverlaySnapshotter::with_upperdir(Info info, SnapshotId id) const {
   if (config_.upperdir_label)
     info.labels[upperdir_label] = fs_dir(id);
   return info;
-}
-
-std::vector<Mount> OverlaySnapshotter::build_mounts(const metastore::Snapshot& s,
-                                                    const Labels& labels) const {
-  auto req = idmap_request(labels, "");
-  bool requested = req.ok() && req->has_value();
-  // Without idmapped mounts the mapping was applied by copying at creation (slow_chown).
-  bool remap = requested && features_.idmap;
-  bool copied = requested && !features_.idmap;
-  std::vector<std::string> opts;
-  if (remap) {
-    opts.push_back("uidmap=" + (*req)->uidmap);
-    opts.push_back("gidmap=" + (*req)->gidmap);
-  }
-  // Overlay cannot mount without a lowerdir; a shifted copy of a view is complete on its own.
-  if (s.parent_ids.empty() || (copied && s.kind == Kind::View)) {
-    opts.push_back(s.kind == Kind::Active ? "rw" : "ro");
-    opts.push_back("rbind");
-    return {Mount{"bind", fs_dir(s.id), "", std::move(opts)}};
-  }
-  // A single read-only layer needs no overlay.
-  if (s.kind == Kind::View && s.parent_ids.size() == 1) {
-    opts.push_back("ro");
-    opts.push_back("rbind");
-    return {Mount{"bind", fs_dir(s.parent_ids.front()), "", std::move(opts)}};
-  }
-  if (s.kind == Kind::Active) {
-    opts.push_back("workdir=" + mount::escape_overlay_path(snapshot_dir(s.id) + "/work"));
-    opts.push_back("upperdir=" + mount::escape_overlay_path(fs_dir(s.id)));
-  }
-  std::string lower = "lowerdir=";
-  for (std::size_t i = 0; i < s.parent_ids.size(); ++i) {
-    if (i > 0)
-      lower.push_back(':');
-    lower += mount::escape_overlay_path(fs_dir(s.parent_ids[i]));
-  }
-  opts.push_back(std::move(lower));
-  opts.insert(opts.end(), config_.mount_options.begin(), config_.mount_options.end());
-  if (features_.userxattr && !has_option(config_.mount_options, "userxattr"))
-    opts.push_back("userxattr");
-  // Without index=off overlay ties an upperdir to one mount at a time (EBUSY on the second);
-  // an operator's own index setting wins.
-  if (features_.index_option && !has_option(config_.mount_options, "index"))
-    opts.push_back("index=off");
-  return {Mount{"overlay", "overlay", "", std::move(opts)}};
 }
 
 Result<Info> OverlaySnapshotter::stat(const std::string& key) {
@@ -486,68 +379,6 @@ Status OverlaySnapshotter::walk(const WalkFn& fn, const std::vector<std::string>
           return fn(with_upperdir(info, rec->id));
         },
         filters);
-  });
-}
-
-Status OverlaySnapshotter::sweep(metastore::Transaction& tx, Reconciled* report) {
-  auto ids = tx.id_map();
-  if (!ids)
-    return std::move(ids).error();
-  const std::string snapshots = root_ + "/snapshots";
-  std::vector<std::string> names;
-  {
-    DIR* d = ::opendir(snapshots.c_str());
-    if (d == nullptr)
-      return fs::sys_error("cannot read " + snapshots, errno);
-    while (struct dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..")
-        names.emplace_back(n);
-    }
-    ::closedir(d);
-  }
-  std::set<SnapshotId> present;
-  for (const std::string& n : names)
-    if (auto id = parse_id(n); id && ids->contains(*id))
-      present.insert(*id);
-  for (const std::string& n : names) {
-    auto id = parse_id(n);
-    if (id && ids->contains(*id))
-      continue;
-    const std::string path = snapshots + "/" + n;
-    if (n.starts_with("rm-"))
-      if (auto rid = parse_id(std::string_view(n).substr(3));
-          rid && ids->contains(*rid) && !present.contains(*rid)) {
-        const std::string back = snapshots + "/" + std::to_string(*rid);
-        if (::rename(path.c_str(), back.c_str()) != 0)
-          return fs::sys_error("cannot rename " + path + " back to " + back, errno);
-        present.insert(*rid);
-        if (report)
-          report->restored.push_back(back);
-        continue;
-      }
-    if (Status st = fs::remove_all_at(AT_FDCWD, path, path); !st)
-      return st;
-    if (report)
-      report->orphans_removed.push_back(path);
-  }
-  if (report)
-    for (const auto& [id, key] : *ids)
-      if (!present.contains(id))
-        report->missing.push_back(q(key) + " (id " + std::to_string(id) + ", " + snapshot_dir(id) +
-                                  ")");
-  return {};
-}
-
-Status OverlaySnapshotter::cleanup() {
-  return no_throw("cleanup", root_, [&]() -> Status {
-    if (Status st = check_open(); !st)
-      return st;
-    // The write lock keeps creations (new-<id>) and removals (rm-<id>) out while we look.
-    auto tx = store_.begin(true);
-    if (!tx)
-      return std::move(tx).error();
-    return sweep(*tx, nullptr);
   });
 }
 

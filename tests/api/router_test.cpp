@@ -74,6 +74,15 @@ TEST(Response, ErrorShape) {
   EXPECT_EQ(Response::from(Result<json::value>(unavailable("x"))).status, 503);
 }
 
+TEST(Response, StatusOfEachCode) {
+  EXPECT_EQ(http_status(Code::NotFound), 404);
+  EXPECT_EQ(http_status(Code::AlreadyExists), 409);
+  EXPECT_EQ(http_status(Code::InvalidArgument), 400);
+  EXPECT_EQ(http_status(Code::NotImplemented), 501);
+  // Not a NotFound: a parallel unpack retries on the parent only for this one.
+  EXPECT_EQ(http_status(Code::NeedsParent), 412);
+}
+
 TEST(Router, LiteralBeatsParameter) {
   Router router;
   router.add(http::verb::get, "/v1/images/{name}",

@@ -38,7 +38,9 @@ extern "C" {
  *    returns and images reads. A major, not a minor: a 1.x differ would read a 2.0 ApplyOptions
  *    at the old layout and never see the target, writing a parentless upperdir as a plain
  *    directory (whiteouts lost). Plugins built for 1.x export strata_plugin_v1 and are refused
- *    by name before they load; rebuilding them against this SDK is the whole migration. */
+ *    by name before they load; rebuilding them against this SDK is the whole migration.
+ *    2.0 also took out of the SDK what only the host uses: http_status (now in stratad's
+ *    host/api/response.hpp). */
 #define STRATA_PLUGIN_ABI_MAJOR 2
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
  * interfaces, new types and functions in the SDK library) bump the minor; a new major starts

@@ -41,8 +41,6 @@ enum class Code : int {
 std::string_view to_string(Code code) noexcept;
 /// Parses a name produced by to_string(); nullopt for anything else.
 std::optional<Code> parse_code(std::string_view name) noexcept;
-/// The HTTP status that fits the code (404 for NotFound, 409 for AlreadyExists, ...).
-int http_status(Code code) noexcept;
 
 /// A failure: a code and a message that helps the reader fix it.
 class Error {
