@@ -1,7 +1,6 @@
 // The mounts of a snapshot, and the uid/gid mapping its labels request (idmap_labels.hpp).
 #include "idmap_labels.hpp"
 
-#include "guarded.hpp"
 #include "snapshotter.hpp"
 
 #include <strata/mount/overlay.hpp>
@@ -11,6 +10,8 @@
 
 namespace strata::overlay {
 namespace {
+
+using snapdir::q;
 
 bool has_option(const std::vector<std::string>& opts, std::string_view name) {
   for (const std::string& o : opts)
@@ -72,7 +73,7 @@ std::vector<Mount> OverlaySnapshotter::build_mounts(const metastore::Snapshot& s
     return {Mount{"bind", fs_dir(s.parent_ids.front()), "", std::move(opts)}};
   }
   if (s.kind == Kind::Active) {
-    opts.push_back("workdir=" + mount::escape_overlay_path(snapshot_dir(s.id) + "/work"));
+    opts.push_back("workdir=" + mount::escape_overlay_path(snapshot_path(s.id) + "/work"));
     opts.push_back("upperdir=" + mount::escape_overlay_path(fs_dir(s.id)));
   }
   std::string lower = "lowerdir=";

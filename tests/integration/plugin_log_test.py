@@ -136,7 +136,7 @@ class OverlayLogTest(unittest.TestCase):
         for o in orphans:
             self.assertFalse(os.path.exists(o), o)
             self.assertIn((OVERLAY_URI, "info",
-                           f"{os.path.dirname(snapshots)}: removed orphan directory {o}"), lines,
+                           f"{os.path.dirname(snapshots)}: removed orphan {o}"), lines,
                           daemon.describe())
         # Every line on stderr is a log line: no plugin wrote there by itself.
         stray = [line for line in stderr.splitlines() if line and not LINE.match(line)]

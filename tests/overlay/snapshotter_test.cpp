@@ -619,8 +619,9 @@ TEST_F(OverlayTest, ReconcileAtOpen) {
   EXPECT_EQ(report.restored, (std::vector<std::string>{snapshots() + "/3"}));
   EXPECT_EQ(list(snapshots()), (std::vector<std::string>{"1", "3"}));
   // Each repair is logged, through the plugin's logger (never stderr).
-  EXPECT_TRUE(log->has(LogLevel::warn, ": snapshot " + report.missing[0] + " has no directory"));
-  EXPECT_TRUE(log->has(LogLevel::info, ": removed orphan directory " + snapshots() + "/77"));
+  EXPECT_TRUE(log->has(LogLevel::warn,
+                       ": snapshot " + report.missing[0] + " has no entry under snapshots/"));
+  EXPECT_TRUE(log->has(LogLevel::info, ": removed orphan " + snapshots() + "/77"));
   EXPECT_TRUE(log->has(LogLevel::info, ": restored " + snapshots() + "/3"));
   EXPECT_EQ(log->lines().size(), 3u);
 
@@ -628,7 +629,7 @@ TEST_F(OverlayTest, ReconcileAtOpen) {
   ASSERT_OK(snap_->stat("keep"));
   ASSERT_OK(snap_->mounts("half-removed"));
   ASSERT_OK(snap_->remove("lost"));
-  EXPECT_TRUE(log->has(LogLevel::warn, "removing \"lost\", whose directory"));
+  EXPECT_TRUE(log->has(LogLevel::warn, "removing \"lost\", whose entry"));
   ASSERT_OK(snap_->remove("half-removed"));
   EXPECT_EQ(list(snapshots()), (std::vector<std::string>{"1"}));
 }
