@@ -1,0 +1,160 @@
+// BlockfileSnapshotter: what a snapshot's image file is, how it mounts, how big it is and how it
+// is sealed at commit. Everything else is lib/snapdir's.
+#include "snapshotter.hpp"
+
+#include "image.hpp"
+#include "scratch.hpp"
+
+#include <strata/fs/posix.hpp>
+#include <strata/fs/usage.hpp>
+#include <strata/mount/loop.hpp>
+#include <strata/mount/temp.hpp>
+#include <strata/plugin/try.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <fcntl.h>
+#include <limits>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace strata::blockfile {
+namespace {
+
+using metastore::SnapshotId;
+using snapdir::q;
+
+std::uint64_t minus(std::uint64_t a, std::uint64_t b) {
+  return a > b ? a - b : 0;
+}
+
+Result<std::uint64_t> unshared_bytes(int fd, const std::string& image) {
+  auto u = fs::extent_usage(fd);
+  if (!u)
+    return std::move(u).error().wrap("image " + image);
+  return minus(u->allocated, u->shared);
+}
+
+// The image's baseline; 0 when it has none (a filesystem without user xattrs: usage then counts
+// the whole copy, which is what it costs there).
+std::uint64_t read_baseline(int fd) {
+  char buf[32];
+  ssize_t n = ::fgetxattr(fd, baseline_xattr, buf, sizeof buf);
+  std::uint64_t v = 0;
+  if (n > 0)
+    std::from_chars(buf, buf + n, v);
+  return v;
+}
+
+// A mounted image changes under its mount: committing one would record a moving target.
+Status check_not_attached(const std::string& image) {
+  char real[PATH_MAX];
+  if (::realpath(image.c_str(), real) == nullptr)
+    return fs::sys_error("image " + image, errno);
+  STRATA_TRY_ASSIGN(auto loops, mount::attached_loops());
+  for (const mount::LoopInfo& l : loops)
+    if (l.backing_file == real)
+      return failed_precondition("image " + image + " is still attached to " + l.device +
+                                 " (mounted?): unmount the snapshot before committing it");
+  return {};
+}
+
+} // namespace
+
+BlockfileSnapshotter::BlockfileSnapshotter(std::string root, Config config,
+                                           metastore::MetaStore store, std::shared_ptr<Logger> log)
+    : DirSnapshotter(std::move(root), snapdir::Params{"blockfile snapshotter", false},
+                     std::move(store), std::move(log)),
+      config_(std::move(config)) {}
+
+Result<std::shared_ptr<BlockfileSnapshotter>>
+BlockfileSnapshotter::open(const std::string& root, Config config, Reconciled* report,
+                           std::shared_ptr<Logger> log) {
+  return guard([&] { return "blockfile snapshotter: open " + q(root); },
+               [&]() -> Result<std::shared_ptr<BlockfileSnapshotter>> {
+                 STRATA_TRY_ASSIGN(auto store, open_store(root, "blockfile snapshotter"));
+                 std::shared_ptr<BlockfileSnapshotter> s(new BlockfileSnapshotter(
+                     root, std::move(config), std::move(store), std::move(log)));
+                 STRATA_TRY(s->reconcile(report));
+                 return s;
+               });
+}
+
+Status BlockfileSnapshotter::populate(const snapdir::Creating& c) {
+  const metastore::Snapshot& s = c.snapshot;
+  if (s.kind == Kind::View && !s.parent_ids.empty()) {
+    // Mounted from the parent's image; the placeholder keeps snapshots/<id> meaning "exists".
+    fs::UniqueFd fd(::open(c.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd)
+      return fs::sys_error("snapshot " + q(c.key) + ": cannot create " + c.path, errno);
+    return {};
+  }
+  const std::string from =
+      s.parent_ids.empty() ? scratch_path(root()) : snapshot_path(s.parent_ids.front());
+  if (Status st = copy_image(from, c.path); !st)
+    return st.error().wrap("snapshot " + q(c.key));
+  fs::UniqueFd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return fs::sys_error("snapshot " + q(c.key) + ": cannot open " + c.path, errno);
+  STRATA_TRY_ASSIGN(std::uint64_t baseline, unshared_bytes(fd.get(), c.path));
+  const std::string text = std::to_string(baseline);
+  if (::fsetxattr(fd.get(), baseline_xattr, text.data(), text.size(), 0) != 0 && errno != ENOTSUP)
+    return fs::sys_error(
+        "snapshot " + q(c.key) + ": cannot set " + baseline_xattr + " on " + c.path, errno);
+  return {};
+}
+
+FsType BlockfileSnapshotter::type_of(const std::string& image) const {
+  auto t = read_fs_type(image);
+  return t.ok() && t->has_value() ? **t : config_.fs_type;
+}
+
+Mount BlockfileSnapshotter::mount_of(const std::string& image, bool writable) const {
+  return image_mount(image, type_of(image), config_.mount_options, writable);
+}
+
+std::vector<Mount> BlockfileSnapshotter::build_mounts(const metastore::Snapshot& s,
+                                                      const Labels&) const {
+  if (s.kind == Kind::Active)
+    return {mount_of(snapshot_path(s.id), true)};
+  // A view: of its parent's image, or (parentless) of its own copy of the scratch.
+  const SnapshotId image = s.parent_ids.empty() ? s.id : s.parent_ids.front();
+  return {mount_of(snapshot_path(image), false)};
+}
+
+Result<Usage> BlockfileSnapshotter::measure(SnapshotId id) const {
+  const std::string image = snapshot_path(id);
+  fs::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd)
+    return fs::sys_error("cannot open image " + image, errno);
+  STRATA_TRY_ASSIGN(std::uint64_t unshared, unshared_bytes(fd.get(), image));
+  std::uint64_t own = minus(unshared, read_baseline(fd.get()));
+  constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return Usage{static_cast<std::int64_t>(own < max ? own : max), 1};
+}
+
+Status BlockfileSnapshotter::seal(SnapshotId id) const {
+  const std::string image = snapshot_path(id);
+  STRATA_TRY(check_not_attached(image));
+  // Replayed here, while the image still belongs to the active snapshot: once committed it is
+  // only ever mounted read-only (any number of views at once), and a read-only loop device
+  // cannot replay a journal (ext4: "recovery required on readonly filesystem"). Doing it at view
+  // time instead would write into a committed image under the feet of views already mounted.
+  STRATA_TRY_ASSIGN(bool dirty, may_need_recovery(image, type_of(image)));
+  if (dirty)
+    if (Status st = mount::with_temp_mount({mount_of(image, true)},
+                                           [](const std::string&) { return Status{}; });
+        !st)
+      return st.error().wrap("replaying the journal of " + image);
+  fs::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd)
+    return fs::sys_error("cannot open image " + image, errno);
+  if (::fsync(fd.get()) != 0)
+    return fs::sys_error("cannot fsync image " + image, errno);
+  return {};
+}
+
+} // namespace strata::blockfile

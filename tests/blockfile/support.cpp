@@ -1,0 +1,149 @@
+#include "support.hpp"
+
+#include <strata/fs/root.hpp>
+#include <strata/mount/loop.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace strata::blockfile::test {
+
+std::set<std::string> loops_below(const std::string& dir) {
+  std::set<std::string> out;
+  auto loops = mount::attached_loops();
+  if (!loops) {
+    ADD_FAILURE() << loops.error().to_string();
+    return out;
+  }
+  for (const mount::LoopInfo& l : *loops)
+    if (l.backing_file.starts_with(dir + "/"))
+      out.insert(l.device + " -> " + l.backing_file);
+  return out;
+}
+
+void BlockfileTest::SetUp() {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "blockfile tests need root (loop devices and mounts)";
+  char tmpl[] = "/var/tmp/strata-blockfile-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  dir_ = tmpl;
+  // Other tests may hold loop devices meanwhile: only those backed by our files count.
+  loops_before_ = loops_below(dir_).size();
+}
+
+void BlockfileTest::TearDown() {
+  if (dir_.empty())
+    return;
+  // Leaks are counted before the clean-up below would hide them; autoclear detaches a device
+  // when its last mount goes, which the kernel may finish just after umount returns.
+  std::set<std::string> left = loops_below(dir_);
+  for (int i = 0; i < 40 && left.size() > loops_before_; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = loops_below(dir_);
+  }
+  std::string shown;
+  for (const std::string& l : left)
+    shown += "\n  " + l;
+  EXPECT_EQ(left.size(), loops_before_) << "loop devices left attached:" << shown;
+  strata::testing::unmount_below(dir_);
+  (void)fs::remove_all_at(AT_FDCWD, dir_, dir_);
+}
+
+std::string BlockfileTest::subdir(const std::string& name) const {
+  std::string p = dir_ + "/" + name;
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+InitResult BlockfileTest::init(const std::string& root, const json::object& config,
+                               const ScratchSetup& setup, Meta* meta) {
+  strata::testing::FakeInitContext ic("strata.snapshotter.v1.blockfile", root, root + ".state",
+                                      config);
+  InitResult r = blockfile::init(ic, setup);
+  if (meta)
+    *meta = ic.meta();
+  return r;
+}
+
+std::shared_ptr<BlockfileSnapshotter> BlockfileTest::open(const std::string& root,
+                                                          const json::object& config) {
+  InitResult r = init(root, config);
+  if (r.skipped()) {
+    ADD_FAILURE() << "skipped: " << r.skip_reason();
+    return nullptr;
+  }
+  if (!r.ok()) {
+    ADD_FAILURE() << r.error().to_string();
+    return nullptr;
+  }
+  return std::dynamic_pointer_cast<BlockfileSnapshotter>(r.instance());
+}
+
+json::object ext4_config() {
+  return json::object{{"fs_type", "ext4"}, {"size", "16MiB"}};
+}
+
+mount::TempMount mounted(const std::vector<Mount>& mounts, const std::string& parent) {
+  auto tm = mount::TempMount::create(mounts, parent);
+  if (!tm) {
+    ADD_FAILURE() << tm.error().to_string();
+    std::abort(); // a test cannot go on without its mount, and must not write to the dir
+  }
+  return std::move(*tm);
+}
+
+bool write_random(const std::string& path, std::size_t bytes) {
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  std::string data(bytes, '\0');
+  rnd.read(data.data(), static_cast<std::streamsize>(bytes));
+  if (!write_file(path, data))
+    return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0)
+    ::close(fd);
+  return ok;
+}
+
+bool write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return static_cast<bool>(out.flush());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> list(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+std::string image_of(BlockfileSnapshotter& s, const std::string& key) {
+  auto m = s.mounts(key);
+  if (!m || m->empty())
+    return {};
+  return m->front().source;
+}
+
+} // namespace strata::blockfile::test
