@@ -17,9 +17,22 @@ namespace {
 
 // ext4's superblock starts at byte 1024; offsets below are within it.
 constexpr off_t kExtSuperblock = 1024;
-constexpr std::size_t kExtMagicAt = 56;          // s_magic, le16
-constexpr std::size_t kExtIncompatAt = 0x60;     // s_feature_incompat, le32
-constexpr std::uint32_t kExtIncompatRecover = 4; // EXT3_FEATURE_INCOMPAT_RECOVER
+constexpr std::size_t kExtMagicAt = 56;           // s_magic, le16
+constexpr std::size_t kExtIncompatAt = 0x60;      // s_feature_incompat, le32
+constexpr std::uint32_t kExtIncompatRecover = 4;  // EXT3_FEATURE_INCOMPAT_RECOVER
+constexpr std::size_t kExtInodesAt = 0;           // s_inodes_count, le32
+constexpr std::size_t kExtBlocksAt = 0x4;         // s_blocks_count_lo, le32
+constexpr std::size_t kExtFreeBlocksAt = 0xC;     // s_free_blocks_count_lo, le32
+constexpr std::size_t kExtFreeInodesAt = 0x10;    // s_free_inodes_count, le32
+constexpr std::size_t kExtLogBlockSizeAt = 0x18;  // s_log_block_size, le32: 1024 << it
+constexpr std::size_t kExtBlocksHiAt = 0x150;     // s_blocks_count_hi, le32 (0 without 64bit)
+constexpr std::size_t kExtFreeBlocksHiAt = 0x158; // s_free_blocks_hi, le32 (0 without 64bit)
+// xfs's superblock is big-endian at byte 0.
+constexpr std::size_t kXfsBlockSizeAt = 4;  // sb_blocksize, be32
+constexpr std::size_t kXfsDblocksAt = 8;    // sb_dblocks, be64: data blocks
+constexpr std::size_t kXfsIcountAt = 128;   // sb_icount, be64: inodes allocated
+constexpr std::size_t kXfsIfreeAt = 136;    // sb_ifree, be64: of those, free
+constexpr std::size_t kXfsFdblocksAt = 144; // sb_fdblocks, be64: free data blocks
 
 // The first 2 KiB of the image: both superblocks' fields of interest lie there.
 Result<std::array<unsigned char, 2048>> read_head(const std::string& path) {
@@ -48,6 +61,17 @@ std::uint32_t le(const unsigned char* p, std::size_t bytes) {
   return v;
 }
 
+std::uint64_t be(const unsigned char* p, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+std::uint64_t minus(std::uint64_t a, std::uint64_t b) {
+  return a > b ? a - b : 0;
+}
+
 } // namespace
 
 Mount image_mount(const std::string& path, FsType type, const std::vector<std::string>& options,
@@ -73,6 +97,25 @@ Result<bool> may_need_recovery(const std::string& path, FsType type) {
     return true;
   STRATA_TRY_ASSIGN(auto head, read_head(path));
   return (le(head.data() + kExtSuperblock + kExtIncompatAt, 4) & kExtIncompatRecover) != 0;
+}
+
+Result<FsUse> fs_use(const std::string& path, FsType type) {
+  STRATA_TRY_ASSIGN(auto head, read_head(path));
+  if (type == FsType::Xfs) {
+    const unsigned char* sb = head.data();
+    return FsUse{minus(be(sb + kXfsDblocksAt, 8), be(sb + kXfsFdblocksAt, 8)) *
+                     be(sb + kXfsBlockSizeAt, 4),
+                 minus(be(sb + kXfsIcountAt, 8), be(sb + kXfsIfreeAt, 8))};
+  }
+  const unsigned char* sb = head.data() + kExtSuperblock;
+  auto u64 = [&](std::size_t lo, std::size_t hi) {
+    return (std::uint64_t{le(sb + hi, 4)} << 32) | le(sb + lo, 4);
+  };
+  const std::uint32_t log_block = le(sb + kExtLogBlockSizeAt, 4);
+  const std::uint64_t block = log_block < 22 ? std::uint64_t{1024} << log_block : 0;
+  return FsUse{minus(u64(kExtBlocksAt, kExtBlocksHiAt), u64(kExtFreeBlocksAt, kExtFreeBlocksHiAt)) *
+                   block,
+               minus(le(sb + kExtInodesAt, 4), le(sb + kExtFreeInodesAt, 4))};
 }
 
 Status copy_image(const std::string& from, const std::string& to) {

@@ -6,6 +6,7 @@
 #include <strata/plugin/error.hpp>
 #include <strata/plugin/mount.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,18 @@ Result<std::optional<FsType>> read_fs_type(const std::string& path);
 /// the superblock's RECOVER flag (set while mounted read-write, cleared by a clean unmount); for
 /// xfs always true, since only its log says whether it is clean. Errors by errno, naming `path`.
 Result<bool> may_need_recovery(const std::string& path, FsType type);
+
+/// What a filesystem image's superblock says is in use.
+struct FsUse {
+  std::uint64_t bytes = 0;  ///< blocks in use (data, metadata, journal) times the block size
+  std::uint64_t inodes = 0; ///< inodes in use
+};
+
+/// The use of the filesystem of `type` in the image `path`, from its superblock: ext4's block
+/// and inode counts minus its free ones, xfs's data blocks minus free blocks and its allocated
+/// minus free inodes. The superblock is current once the filesystem was unmounted; while it is
+/// mounted it may lag behind. Errors by errno, naming `path`.
+Result<FsUse> fs_use(const std::string& path, FsType type);
 
 /// Copies the image `from` to the new file `to` (created with mode 0600, must not exist) by
 /// fs::copy_file (a reflink where the filesystem can share extents, else a copy of the data

@@ -11,6 +11,7 @@
 #include <strata/mount/temp.hpp>
 #include <strata/plugin/try.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -38,15 +39,29 @@ Result<std::uint64_t> unshared_bytes(int fd, const std::string& image) {
   return minus(u->allocated, u->shared);
 }
 
-// The image's baseline; 0 when it has none (a filesystem without user xattrs: usage then counts
-// the whole copy, which is what it costs there).
-std::uint64_t read_baseline(int fd) {
-  char buf[32];
+// What a copied image held right after the copy (baseline_xattr).
+struct Baseline {
+  std::uint64_t unshared = 0; // allocated bytes of the image not shared with another file
+  FsUse use;                  // what its filesystem had in use
+};
+
+// The image's baseline; zeros when it has none (a filesystem without user xattrs: usage then
+// counts the whole copy, which is what it costs there).
+Baseline read_baseline(int fd) {
+  char buf[96];
   ssize_t n = ::fgetxattr(fd, baseline_xattr, buf, sizeof buf);
-  std::uint64_t v = 0;
-  if (n > 0)
-    std::from_chars(buf, buf + n, v);
-  return v;
+  Baseline b;
+  if (n <= 0)
+    return b;
+  const char* p = buf;
+  const char* end = buf + n;
+  for (std::uint64_t* field : {&b.unshared, &b.use.bytes, &b.use.inodes}) {
+    auto r = std::from_chars(p, end, *field);
+    if (r.ec != std::errc() || (r.ptr != end && *r.ptr != ' '))
+      return Baseline{};
+    p = r.ptr == end ? end : r.ptr + 1;
+  }
+  return b;
 }
 
 // A mounted image changes under its mount: committing one would record a moving target.
@@ -99,8 +114,10 @@ Status BlockfileSnapshotter::populate(const snapdir::Creating& c) {
   fs::UniqueFd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd)
     return fs::sys_error("snapshot " + q(c.key) + ": cannot open " + c.path, errno);
-  STRATA_TRY_ASSIGN(std::uint64_t baseline, unshared_bytes(fd.get(), c.path));
-  const std::string text = std::to_string(baseline);
+  STRATA_TRY_ASSIGN(std::uint64_t unshared, unshared_bytes(fd.get(), c.path));
+  STRATA_TRY_ASSIGN(FsUse use, fs_use(c.path, type_of(c.path)));
+  const std::string text =
+      std::to_string(unshared) + " " + std::to_string(use.bytes) + " " + std::to_string(use.inodes);
   if (::fsetxattr(fd.get(), baseline_xattr, text.data(), text.size(), 0) != 0 && errno != ENOTSUP)
     return fs::sys_error(
         "snapshot " + q(c.key) + ": cannot set " + baseline_xattr + " on " + c.path, errno);
@@ -131,9 +148,17 @@ Result<Usage> BlockfileSnapshotter::measure(SnapshotId id) const {
   if (!fd)
     return fs::sys_error("cannot open image " + image, errno);
   STRATA_TRY_ASSIGN(std::uint64_t unshared, unshared_bytes(fd.get(), image));
-  std::uint64_t own = minus(unshared, read_baseline(fd.get()));
+  STRATA_TRY_ASSIGN(FsUse use, fs_use(image, type_of(image)));
+  const Baseline base = read_baseline(fd.get());
+  // Two lower bounds of what the snapshot added, the larger wins: extents it no longer shares
+  // (exact on a filesystem that reflinks, where rewriting a parent's block costs a block), and
+  // what its filesystem uses beyond the copy (new data landing in image blocks that the copy
+  // already allocated, which a plain copy's extent map cannot see).
+  const std::uint64_t bytes =
+      std::max(minus(unshared, base.unshared), minus(use.bytes, base.use.bytes));
   constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  return Usage{static_cast<std::int64_t>(own < max ? own : max), 1};
+  auto clamp = [&](std::uint64_t v) { return static_cast<std::int64_t>(v < max ? v : max); };
+  return Usage{clamp(bytes), clamp(minus(use.inodes, base.use.inodes))};
 }
 
 Status BlockfileSnapshotter::seal(SnapshotId id) const {

@@ -21,9 +21,10 @@ namespace strata::blockfile {
 /// What opening a root found and repaired.
 using Reconciled = snapdir::Reconciled;
 
-/// xattr on a copied image: how many of its allocated bytes were not shared with its source right
-/// after the copy (0 after a reflink, the source's allocation after a plain copy). Usage counts
-/// what the snapshot added beyond it.
+/// xattr on a copied image, "<unshared> <used bytes> <used inodes>": right after the copy, how
+/// many of its allocated bytes were not shared with another file (0 after a reflink, the
+/// source's allocation after a plain copy), and what its filesystem had in use (fs_use). Usage
+/// counts what the snapshot added beyond them.
 inline constexpr const char* baseline_xattr = "user.strata.blockfile.baseline";
 
 /// Blockfile snapshots on the local filesystem. Thread-safe: every operation is one metastore
@@ -54,8 +55,12 @@ protected:
   /// so snapshots made before fs_type changed (recreate_scratch) still mount.
   std::vector<Mount> build_mounts(const metastore::Snapshot& s,
                                   const Labels& labels) const override;
-  /// Bytes of the image that are neither shared with another file (FIEMAP's shared extents) nor
-  /// part of its baseline (baseline_xattr), never below 0; inodes 1.
+  /// Bytes: the larger of the image's allocated bytes not shared with another file (FIEMAP's
+  /// shared extents) beyond the baseline's (baseline_xattr), and the bytes its filesystem uses
+  /// (fs_use) beyond the baseline's. Inodes: those its filesystem uses beyond the baseline's.
+  /// Never below 0: a snapshot that deletes its parent's files has added nothing.
+  /// Measured from the image as last written: while it is mounted, what the kernel has not
+  /// written back yet is not counted.
   /// Errors: by errno, naming the image (NotFound when it is gone).
   Result<Usage> measure(metastore::SnapshotId id) const override;
   /// Before an active snapshot's record commits: refuses an image still attached to a loop

@@ -43,13 +43,7 @@ TEST_F(BlockfileTest, ChangedFsTypeNeedsRecreateScratch) {
   auto s = open(root, ext4_config());
   ASSERT_TRUE(s);
   // A committed ext4 snapshot made before the change must stay readable after it.
-  {
-    auto m = s->prepare("old-active", "", {});
-    ASSERT_OK(m);
-    auto at = mounted(*m, dir());
-    ASSERT_TRUE(write_file(at.path() + "/hello", "from ext4\n"));
-  }
-  ASSERT_OK(s->commit("old", "old-active", {}));
+  ASSERT_OK(commit_with_file(*s, "old", "", "hello", "from ext4\n", dir()));
   ASSERT_OK(s->close());
   s.reset();
 

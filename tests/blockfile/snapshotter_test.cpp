@@ -69,13 +69,7 @@ TEST_F(BlockfileTest, ImagesAreCopiesAndViewsArePlaceholders) {
   const std::string root = dir() + "/root";
   auto s = open(root, ext4_config());
   ASSERT_TRUE(s);
-  auto a = s->prepare("a", "", {});
-  ASSERT_OK(a);
-  {
-    auto at = mounted(*a, dir());
-    ASSERT_TRUE(write_file(at.path() + "/f", "base\n"));
-  }
-  ASSERT_OK(s->commit("base", "a", {}));
+  ASSERT_OK(commit_with_file(*s, "base", "", "f", "base\n", dir()));
   auto b = s->prepare("b", "base", {});
   ASSERT_OK(b);
   EXPECT_EQ(file_size(b->front().source), 16 * MiB) << "a whole image";
@@ -137,6 +131,7 @@ TEST_F(BlockfileTest, UsageCountsOnlyWhatTheSnapshotAdded) {
   ASSERT_OK(grown);
   EXPECT_GE(grown->size, MiB);
   EXPECT_LT(grown->size, MiB + 512 * 1024) << "about 1 MiB, not the parent's bytes or 16 MiB";
+  EXPECT_EQ(grown->inodes, 1) << "one new file; the parent's inodes are not counted";
   ASSERT_OK(s->commit("child-c", "child", {}));
   auto stored = s->usage("child-c");
   ASSERT_OK(stored);
@@ -304,13 +299,7 @@ TEST_F(BlockfileTest, ReopenKeepsImages) {
   {
     auto s = open(root, ext4_config());
     ASSERT_TRUE(s);
-    auto a = s->prepare("a", "", {});
-    ASSERT_OK(a);
-    {
-      auto at = mounted(*a, dir());
-      ASSERT_TRUE(write_file(at.path() + "/f", "kept\n"));
-    }
-    ASSERT_OK(s->commit("base", "a", {}));
+    ASSERT_OK(commit_with_file(*s, "base", "", "f", "kept\n", dir()));
     ASSERT_OK(s->close());
   }
   // An orphan (a crashed creation) is swept at open.

@@ -100,6 +100,23 @@ mount::TempMount mounted(const std::vector<Mount>& mounts, const std::string& pa
   return std::move(*tm);
 }
 
+Status commit_with_file(BlockfileSnapshotter& s, const std::string& name, const std::string& parent,
+                        const std::string& file, const std::string& content,
+                        const std::string& mount_dir) {
+  const std::string key = name + "-active";
+  auto m = s.prepare(key, parent, {});
+  if (!m)
+    return std::move(m).error();
+  auto tm = mount::TempMount::create(*m, mount_dir);
+  if (!tm)
+    return std::move(tm).error();
+  if (!write_file(tm->path() + "/" + file, content))
+    return internal_error("cannot write " + file + " in " + key);
+  if (Status st = tm->release(); !st)
+    return st;
+  return s.commit(name, key, {});
+}
+
 bool write_random(const std::string& path, std::size_t bytes) {
   std::ifstream rnd("/dev/urandom", std::ios::binary);
   std::string data(bytes, '\0');

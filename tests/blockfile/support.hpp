@@ -4,6 +4,7 @@
 // fake context, and file helpers.
 
 #include "init.hpp"
+#include "mkfs.hpp"
 #include "snapshotter.hpp"
 
 #include "fake_init_context.hpp"
@@ -66,6 +67,13 @@ json::object ext4_config();
 
 /// `mounts` mounted on a new directory under `parent`, taken down by the destructor.
 mount::TempMount mounted(const std::vector<Mount>& mounts, const std::string& parent);
+
+/// Prepares "<name>-active" on `parent`, writes `content` to `file` (a name in its root) through a
+/// mount under `mount_dir`, unmounts and commits it as `name`.
+/// Errors: the snapshotter's and the mount's; Internal when the write fails.
+Status commit_with_file(BlockfileSnapshotter& s, const std::string& name, const std::string& parent,
+                        const std::string& file, const std::string& content,
+                        const std::string& mount_dir);
 
 /// Writes `bytes` random bytes to `path` and fsyncs it; false on failure.
 bool write_random(const std::string& path, std::size_t bytes);
