@@ -68,10 +68,6 @@ std::uint64_t be(const unsigned char* p, std::size_t bytes) {
   return v;
 }
 
-std::uint64_t minus(std::uint64_t a, std::uint64_t b) {
-  return a > b ? a - b : 0;
-}
-
 } // namespace
 
 Mount image_mount(const std::string& path, FsType type, const std::vector<std::string>& options,
@@ -103,9 +99,9 @@ Result<FsUse> fs_use(const std::string& path, FsType type) {
   STRATA_TRY_ASSIGN(auto head, read_head(path));
   if (type == FsType::Xfs) {
     const unsigned char* sb = head.data();
-    return FsUse{minus(be(sb + kXfsDblocksAt, 8), be(sb + kXfsFdblocksAt, 8)) *
+    return FsUse{saturating_minus(be(sb + kXfsDblocksAt, 8), be(sb + kXfsFdblocksAt, 8)) *
                      be(sb + kXfsBlockSizeAt, 4),
-                 minus(be(sb + kXfsIcountAt, 8), be(sb + kXfsIfreeAt, 8))};
+                 saturating_minus(be(sb + kXfsIcountAt, 8), be(sb + kXfsIfreeAt, 8))};
   }
   const unsigned char* sb = head.data() + kExtSuperblock;
   auto u64 = [&](std::size_t lo, std::size_t hi) {
@@ -113,9 +109,10 @@ Result<FsUse> fs_use(const std::string& path, FsType type) {
   };
   const std::uint32_t log_block = le(sb + kExtLogBlockSizeAt, 4);
   const std::uint64_t block = log_block < 22 ? std::uint64_t{1024} << log_block : 0;
-  return FsUse{minus(u64(kExtBlocksAt, kExtBlocksHiAt), u64(kExtFreeBlocksAt, kExtFreeBlocksHiAt)) *
+  return FsUse{saturating_minus(u64(kExtBlocksAt, kExtBlocksHiAt),
+                                u64(kExtFreeBlocksAt, kExtFreeBlocksHiAt)) *
                    block,
-               minus(le(sb + kExtInodesAt, 4), le(sb + kExtFreeInodesAt, 4))};
+               saturating_minus(le(sb + kExtInodesAt, 4), le(sb + kExtFreeInodesAt, 4))};
 }
 
 Status copy_image(const std::string& from, const std::string& to) {

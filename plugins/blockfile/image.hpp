@@ -29,6 +29,11 @@ Result<std::optional<FsType>> read_fs_type(const std::string& path);
 /// xfs always true, since only its log says whether it is clean. Errors by errno, naming `path`.
 Result<bool> may_need_recovery(const std::string& path, FsType type);
 
+/// a - b, or 0 when b is larger: sizes here never go negative (containerd's views did).
+constexpr std::uint64_t saturating_minus(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > b ? a - b : 0;
+}
+
 /// What a filesystem image's superblock says is in use.
 struct FsUse {
   std::uint64_t bytes = 0;  ///< blocks in use (data, metadata, journal) times the block size

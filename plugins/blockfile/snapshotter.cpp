@@ -28,15 +28,11 @@ namespace {
 using metastore::SnapshotId;
 using snapdir::q;
 
-std::uint64_t minus(std::uint64_t a, std::uint64_t b) {
-  return a > b ? a - b : 0;
-}
-
 Result<std::uint64_t> unshared_bytes(int fd, const std::string& image) {
   auto u = fs::extent_usage(fd);
   if (!u)
     return std::move(u).error().wrap("image " + image);
-  return minus(u->allocated, u->shared);
+  return saturating_minus(u->allocated, u->shared);
 }
 
 // What a copied image held right after the copy (baseline_xattr).
@@ -154,11 +150,11 @@ Result<Usage> BlockfileSnapshotter::measure(SnapshotId id) const {
   // (exact on a filesystem that reflinks, where rewriting a parent's block costs a block), and
   // what its filesystem uses beyond the copy (new data landing in image blocks that the copy
   // already allocated, which a plain copy's extent map cannot see).
-  const std::uint64_t bytes =
-      std::max(minus(unshared, base.unshared), minus(use.bytes, base.use.bytes));
+  const std::uint64_t bytes = std::max(saturating_minus(unshared, base.unshared),
+                                       saturating_minus(use.bytes, base.use.bytes));
   constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   auto clamp = [&](std::uint64_t v) { return static_cast<std::int64_t>(v < max ? v : max); };
-  return Usage{clamp(bytes), clamp(minus(use.inodes, base.use.inodes))};
+  return Usage{clamp(bytes), clamp(saturating_minus(use.inodes, base.use.inodes))};
 }
 
 Status BlockfileSnapshotter::seal(SnapshotId id) const {
