@@ -35,7 +35,10 @@ recreate_scratch = false
 )";
 
 /// The filesystem types a scratch may have.
-enum class FsType { Ext4, Xfs };
+enum class FsType {
+  Ext4, ///< ext4 (mkfs.ext4; the ext4 driver also mounts ext2/3 images)
+  Xfs,  ///< xfs (mkfs.xfs; at least 300 MiB)
+};
 
 /// "ext4" or "xfs".
 std::string_view to_string(FsType t) noexcept;

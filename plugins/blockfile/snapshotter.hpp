@@ -43,6 +43,7 @@ public:
   const Config& config() const noexcept { return config_; }
 
 protected:
+  /// For open() (and the plugin class that names the spec): `store` is the opened metadata.
   BlockfileSnapshotter(std::string root, Config config, metastore::MetaStore store,
                        std::shared_ptr<Logger> log);
 
