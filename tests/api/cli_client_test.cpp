@@ -55,6 +55,15 @@ TEST_F(ClientTest, EncodedSegmentsReachTheHandlerDecoded) {
   EXPECT_EQ(r->at("name"), "a/b c%?");
 }
 
+TEST(Client, EncodeSegmentEscapesAllButUnreservedColonAndAt) {
+  EXPECT_EQ(cli::encode_segment("default/12/sha256:abc def"), "default%2F12%2Fsha256:abc%20def");
+  EXPECT_EQ(cli::encode_segment("aZ09-._~:@"), "aZ09-._~:@");
+  EXPECT_EQ(cli::encode_segment("%?#+;=&!$'()*,[]\"{}"),
+            "%25%3F%23%2B%3B%3D%26%21%24%27%28%29%2A%2C%5B%5D%22%7B%7D");
+  EXPECT_EQ(cli::encode_segment("\u20ac"), "%E2%82%AC");
+  EXPECT_EQ(cli::encode_segment(""), "");
+}
+
 TEST_F(ClientTest, ServerErrorsKeepTheirCodeAndMessage) {
   Client client(path_);
   auto nf = client.get("/v1/nope");
