@@ -165,8 +165,8 @@ TEST(Client, CodeForStatus) {
   EXPECT_EQ(cli::code_for_status(502), Code::Internal);
 }
 
-PluginRecord record(std::string type, std::string id, PluginStatus status) {
-  PluginRecord r;
+host::PluginRecord record(std::string type, std::string id, host::PluginStatus status) {
+  host::PluginRecord r;
   r.type = std::move(type);
   r.id = std::move(id);
   r.status = status;
@@ -174,8 +174,8 @@ PluginRecord record(std::string type, std::string id, PluginStatus status) {
 }
 
 TEST(PluginsFormat, Filters) {
-  auto overlay = record("strata.snapshotter.v1", "overlayfs", PluginStatus::Ok);
-  auto walking = record("strata.differ.v1", "walking", PluginStatus::Error);
+  auto overlay = record("strata.snapshotter.v1", "overlayfs", host::PluginStatus::Ok);
+  auto walking = record("strata.differ.v1", "walking", host::PluginStatus::Error);
   auto parse = [](std::string_view text) { return *cli::parse_plugin_filter(text); };
   EXPECT_TRUE(cli::matches({}, overlay));
   EXPECT_TRUE(cli::matches({parse("type==strata.snapshotter.v1")}, overlay));
@@ -196,9 +196,9 @@ TEST(PluginsFormat, PlatformsCell) {
 }
 
 TEST(PluginsFormat, TableIsAligned) {
-  auto overlay = record("strata.snapshotter.v1", "overlayfs", PluginStatus::Ok);
+  auto overlay = record("strata.snapshotter.v1", "overlayfs", host::PluginStatus::Ok);
   overlay.meta.platforms = {{"linux", "amd64", ""}};
-  auto walking = record("strata.differ.v1", "walking", PluginStatus::Skip);
+  auto walking = record("strata.differ.v1", "walking", host::PluginStatus::Skip);
   EXPECT_EQ(cli::plugins_table({overlay, walking}),
             "TYPE                     ID           PLATFORMS      STATUS\n"
             "strata.snapshotter.v1    overlayfs    linux/amd64    ok\n"
@@ -206,7 +206,7 @@ TEST(PluginsFormat, TableIsAligned) {
 }
 
 TEST(PluginsFormat, DetailedShowsWhyAPluginFailed) {
-  auto r = record("strata.snapshotter.v1", "blockfile", PluginStatus::Error);
+  auto r = record("strata.snapshotter.v1", "blockfile", host::PluginStatus::Error);
   r.version = "1.0.0";
   r.requires_list = {"strata.content.v1.*"};
   r.meta.exports = {{"root", "/var/lib/strata/x"}, {"scratch", "/s"}};
