@@ -76,9 +76,16 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts, strata::Apply
     }
     // No lowerdir: nothing is below (ApplyTarget::Mounts says the mount's lowers are all of
     // them). A layer applied before its parents says so with UpperdirUnknownLowers instead.
+  } else if (has_option(m, "loop")) {
+    // A filesystem image (blockfile): its files are reachable only through a mount of it.
+    if (m.source.empty() || m.source.front() != '/')
+      return invalid_argument("walking differ: image \"" + m.source +
+                              "\" must be an absolute path");
+    t.image = mounts;
+    return t;
   } else {
     return not_implemented("walking differ: mount type \"" + m.type +
-                           "\" is not handled (bind and overlay are)");
+                           "\" is not handled (bind, overlay and \"loop\" images are)");
   }
   if (t.dir.empty() || t.dir.front() != '/')
     return invalid_argument("walking differ: mount directory \"" + t.dir +
