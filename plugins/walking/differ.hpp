@@ -29,8 +29,10 @@ public:
   Result<Descriptor> apply(const Descriptor& desc, const std::vector<Mount>& mounts,
                            const ApplyOptions& opts) override;
 
-  /// See Comparer::compare. Bind mounts (or no mounts: an empty tree) on both sides; media types
-  /// layer tar, tar+gzip (default), tar+zstd. The blob gets the content_label::uncompressed label.
+  /// See Comparer::compare. Bind mounts (or no mounts: an empty tree) and single "loop" image
+  /// mounts (mounted read-only on a temporary directory while compared) on both sides; media
+  /// types layer tar, tar+gzip (default), tar+zstd. The blob gets the
+  /// content_label::uncompressed label.
   Result<Descriptor> compare(const std::vector<Mount>& lower, const std::vector<Mount>& upper,
                              const CompareOptions& opts) override;
 

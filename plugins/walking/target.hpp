@@ -39,8 +39,12 @@ struct ApplyTarget {
 Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts,
                                  strata::ApplyTarget target = strata::ApplyTarget::Mounts);
 
+/// True for a single filesystem image mount (the "loop" option): its tree is reachable only
+/// through a mount of it.
+bool is_image(const std::vector<Mount>& mounts);
+
 /// The directory a read-only comparison can walk for `mounts`: "" for no mounts (an empty
-/// tree) or the source of a single bind mount.
+/// tree) or the source of a single bind mount. An image (is_image) is mounted by compare().
 /// Errors: NotImplemented for anything else (it would need a temporary mount).
 Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char* which);
 

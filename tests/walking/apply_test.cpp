@@ -204,10 +204,60 @@ TEST_F(WalkingApply, LoopImageIsMountedForTheApplyAndDetachedAfterwards) {
   EXPECT_EQ(attached_to_image(), 0);
 
   // A layer that fails halfway still unmounts and detaches the image.
-  auto bad = differ().apply(ingest(std::string(1024, 'x'), strata::media_type::layer_tar), mounts,
-                            {});
+  auto bad =
+      differ().apply(ingest(std::string(1024, 'x'), strata::media_type::layer_tar), mounts, {});
   ASSERT_FALSE(bad);
   EXPECT_EQ(attached_to_image(), 0);
+}
+
+// Comparing two blockfile snapshots: both images are mounted read-only while they are walked.
+TEST_F(WalkingApply, CompareMountsLoopImagesReadOnly) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root for loop devices and mounts";
+  if (::access("/dev/loop-control", F_OK) != 0)
+    GTEST_SKIP() << "no /dev/loop-control: the loop driver is not loaded (modprobe loop)";
+  const std::string lower_img = (dir_ / "lower.img").string();
+  const std::string upper_img = (dir_ / "upper.img").string();
+  if (auto made =
+          strata::testing::make_fs_image(lower_img, "ext4", strata::testing::kSmallExt4Image);
+      !made) {
+    if (made.error().code() == Code::NotFound)
+      GTEST_SKIP() << made.error().message();
+    FAIL() << made.error().to_string();
+  }
+  auto image_mount = [](const std::string& img) {
+    return std::vector<Mount>{Mount{"ext4", img, "", {"loop", "rw"}}};
+  };
+  spit(dir_ / "l1/gone", "x");
+  spit(dir_ / "l1/kept", "k");
+  auto [tar1, gz1] = layer("l1");
+  ASSERT_TRUE(
+      differ().apply(ingest(tar1, strata::media_type::layer_tar), image_mount(lower_img), {}));
+  stdfs::copy_file(lower_img, upper_img);
+  spit(dir_ / "l2/.wh.gone", "");
+  spit(dir_ / "l2/added", "a");
+  auto [tar2, gz2] = layer("l2");
+  ASSERT_TRUE(
+      differ().apply(ingest(tar2, strata::media_type::layer_tar), image_mount(upper_img), {}));
+  const auto before = slurp(upper_img);
+
+  auto diff = differ().compare(image_mount(lower_img), image_mount(upper_img), {});
+  ASSERT_TRUE(diff) << diff.error().to_string();
+  EXPECT_EQ(slurp(upper_img), before) << "a comparison never writes to a snapshot";
+  auto loops = strata::mount::attached_loops();
+  ASSERT_TRUE(loops);
+  for (const auto& l : *loops)
+    EXPECT_TRUE(l.backing_file.find(dir_.string()) == std::string::npos) << l.backing_file;
+
+  // The diff turns the lower tree into the upper one.
+  const auto target = dir_ / "target";
+  spit(target / "gone", "x");
+  spit(target / "kept", "k");
+  auto r = differ().apply(*diff, {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(stdfs::exists(target / "gone"));
+  EXPECT_EQ(slurp(target / "kept"), "k");
+  EXPECT_EQ(slurp(target / "added"), "a");
 }
 
 TEST_F(WalkingApply, OverlayMountGetsOverlayWhiteoutsInItsUpperdir) {
