@@ -35,7 +35,6 @@ using namespace strata::mount;
 using namespace strata::mount::testing;
 using strata::testing::kSmallExt4Image;
 using strata::testing::kSmallXfsImage;
-using strata::testing::make_fs_image;
 
 // The directory holding every image of this process (made on first use).
 const std::string& images_root() {
@@ -106,14 +105,6 @@ public:
 [[maybe_unused]] ::testing::Environment* const kLeakCheck =
     ::testing::AddGlobalTestEnvironment(new NoLeakedLoops);
 
-int create_errno(const std::string& path) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return errno;
-  ::close(fd);
-  return 0;
-}
-
 std::string sys_value(const std::string& device, const std::string& attr) {
   std::string name = std::filesystem::path(device).filename();
   std::string v = read_file("/sys/block/" + name + "/" + attr);
@@ -122,24 +113,17 @@ std::string sys_value(const std::string& device, const std::string& attr) {
   return v;
 }
 
-// Declares `var`, a formatted image `name` in the test's directory; skips when there is no
-// mkfs.<type> (setup installs e2fsprogs and xfsprogs, so CI runs these).
+// Declares `var`, a formatted image `name` in the test's directory.
 #define STRATA_IMAGE(var, name, type, size)                                                        \
   std::string var = image_path(name);                                                              \
-  if (Status made_ = make_fs_image(var, type, size); !made_) {                                     \
-    if (made_.error().code() == Code::NotFound)                                                    \
-      GTEST_SKIP() << made_.error().message();                                                     \
-    FAIL() << made_.error().to_string();                                                           \
-  }
+  STRATA_MAKE_FS_IMAGE(var, type, size)
 
 // A test with its own image directory (below images_root()) and mount scratch; at the end no
 // loop device may be left on its images.
 class Loop : public ::testing::Test {
 protected:
   void SetUp() override {
-    STRATA_REQUIRE_ROOT();
-    if (::access("/dev/loop-control", F_OK) != 0)
-      GTEST_SKIP() << "no /dev/loop-control: the loop driver is not loaded (modprobe loop)";
+    STRATA_REQUIRE_LOOP_DEVICES();
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     dir_ = images_root() + "/" + test;
     std::filesystem::create_directories(dir_);

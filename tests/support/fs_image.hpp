@@ -1,11 +1,12 @@
 #pragma once
 // Filesystem image files for tests that mount through loop devices: a sparse file formatted by
-// the real mkfs.<type>.
+// the real mkfs.<type>, and the skip checks such tests share (their macros need gtest.h).
 
 #include <strata/plugin/error.hpp>
 
 #include <cstdint>
 #include <string>
+#include <unistd.h>
 
 namespace strata::testing {
 
@@ -15,6 +16,27 @@ inline constexpr std::int64_t kSmallExt4Image = 16 << 20;
 
 /// The smallest image mkfs.xfs accepts (300 MiB); sparse, so it costs only what mkfs writes.
 inline constexpr std::int64_t kSmallXfsImage = 300 << 20;
+
+/// Skips the current (GoogleTest) test unless it runs as root and the loop driver is there.
+#define STRATA_REQUIRE_LOOP_DEVICES()                                                              \
+  do {                                                                                             \
+    if (::geteuid() != 0)                                                                          \
+      GTEST_SKIP() << "needs root for loop devices and mounts";                                    \
+    if (::access("/dev/loop-control", F_OK) != 0)                                                  \
+      GTEST_SKIP() << "no /dev/loop-control: the loop driver is not loaded (modprobe loop)";       \
+  } while (0)
+
+/// make_fs_image(path, type, size) in a (GoogleTest) test: skips it when there is no
+/// mkfs.<type> (setup installs e2fsprogs and xfsprogs, so CI runs it), fails it on any other
+/// error.
+#define STRATA_MAKE_FS_IMAGE(path, type, size)                                                     \
+  do {                                                                                             \
+    if (::strata::Status made_ = ::strata::testing::make_fs_image(path, type, size); !made_) {     \
+      if (made_.error().code() == ::strata::Code::NotFound)                                        \
+        GTEST_SKIP() << made_.error().message();                                                   \
+      FAIL() << made_.error().to_string();                                                         \
+    }                                                                                              \
+  } while (0)
 
 /// mkfs.<type> from /usr/sbin or /sbin (never $PATH); "" when neither has it.
 std::string find_mkfs(const std::string& type);

@@ -152,17 +152,9 @@ TEST_F(WalkingApply, WhiteoutsRemoveFilesOnABindDirectory) {
 
 // A blockfile snapshot's mount: the differ mounts the image itself and detaches it again.
 TEST_F(WalkingApply, LoopImageIsMountedForTheApplyAndDetachedAfterwards) {
-  if (::geteuid() != 0)
-    GTEST_SKIP() << "needs root for loop devices and mounts";
-  if (::access("/dev/loop-control", F_OK) != 0)
-    GTEST_SKIP() << "no /dev/loop-control: the loop driver is not loaded (modprobe loop)";
+  STRATA_REQUIRE_LOOP_DEVICES();
   const std::string img = (dir_ / "snapshot.img").string();
-  if (auto made = strata::testing::make_fs_image(img, "ext4", strata::testing::kSmallExt4Image);
-      !made) {
-    if (made.error().code() == Code::NotFound)
-      GTEST_SKIP() << made.error().message();
-    FAIL() << made.error().to_string();
-  }
+  STRATA_MAKE_FS_IMAGE(img, "ext4", strata::testing::kSmallExt4Image);
   auto attached_to_image = [&] {
     auto loops = strata::mount::attached_loops();
     EXPECT_TRUE(loops) << loops.error().to_string();
@@ -212,19 +204,10 @@ TEST_F(WalkingApply, LoopImageIsMountedForTheApplyAndDetachedAfterwards) {
 
 // Comparing two blockfile snapshots: both images are mounted read-only while they are walked.
 TEST_F(WalkingApply, CompareMountsLoopImagesReadOnly) {
-  if (::geteuid() != 0)
-    GTEST_SKIP() << "needs root for loop devices and mounts";
-  if (::access("/dev/loop-control", F_OK) != 0)
-    GTEST_SKIP() << "no /dev/loop-control: the loop driver is not loaded (modprobe loop)";
+  STRATA_REQUIRE_LOOP_DEVICES();
   const std::string lower_img = (dir_ / "lower.img").string();
   const std::string upper_img = (dir_ / "upper.img").string();
-  if (auto made =
-          strata::testing::make_fs_image(lower_img, "ext4", strata::testing::kSmallExt4Image);
-      !made) {
-    if (made.error().code() == Code::NotFound)
-      GTEST_SKIP() << made.error().message();
-    FAIL() << made.error().to_string();
-  }
+  STRATA_MAKE_FS_IMAGE(lower_img, "ext4", strata::testing::kSmallExt4Image);
   auto image_mount = [](const std::string& img) {
     return std::vector<Mount>{Mount{"ext4", img, "", {"loop", "rw"}}};
   };
