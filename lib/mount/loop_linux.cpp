@@ -19,8 +19,8 @@
 namespace strata::mount {
 namespace {
 
-// A free device can be configured by another process between LOOP_CTL_GET_FREE and our
-// LOOP_CONFIGURE; each EBUSY means someone else won that race, so a few tries are plenty.
+// A free device can be configured (or removed) by another process between LOOP_CTL_GET_FREE and
+// our LOOP_CONFIGURE; each EBUSY means someone else won that race, so a few tries are plenty.
 constexpr int kConfigureAttempts = 16;
 
 const char* const kLoopControl = "/dev/loop-control";
@@ -62,11 +62,7 @@ Result<fs::UniqueFd> open_control() {
   return detail::mount_error(std::string("loop: cannot open ") + kLoopControl, err);
 }
 
-Result<fs::UniqueFd> open_device(const std::string& dev) {
-  fs::UniqueFd fd(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd)
-    return fd;
-  int err = errno;
+Error device_open_error(const std::string& dev, int err) {
   return detail::mount_error("loop: cannot open " + dev, err,
                              err == ENOENT ? "the kernel made the device but /dev has no node for "
                                              "it (is /dev a devtmpfs?)"
@@ -130,7 +126,14 @@ Result<LoopDevice> LoopDevice::attach(const std::string& path, const LoopOptions
     if (n < 0)
       return detail::mount_error("loop: no free loop device for \"" + path + "\"", errno);
     std::string dev = "/dev/loop" + std::to_string(n);
-    STRATA_TRY_ASSIGN(auto dev_fd, open_device(dev));
+    fs::UniqueFd dev_fd(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
+    if (!dev_fd) {
+      int err = errno;
+      // Another process may have removed the device (LOOP_CTL_REMOVE) since it was free.
+      if ((err == ENXIO || err == ENOENT) && attempt < kConfigureAttempts)
+        continue;
+      return device_open_error(dev, err);
+    }
     if (::ioctl(dev_fd.get(), LOOP_CONFIGURE, &cfg) != 0) {
       int err = errno;
       if (err == EBUSY && attempt < kConfigureAttempts)

@@ -14,12 +14,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <linux/loop.h>
+#include <optional>
+#include <set>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -339,6 +342,34 @@ TEST_F(Loop, XfsImage) {
   ASSERT_TRUE(st) << st.error().to_string();
   EXPECT_EQ(read_file(dst + "/x"), "on xfs");
   ASSERT_TRUE(unmount(dst));
+  EXPECT_TRUE(wait_detached(tag_).empty());
+}
+
+// Threads racing for the same free device: the losers' LOOP_CONFIGURE gets EBUSY and they take
+// another one, so every attach succeeds on a device of its own.
+TEST_F(Loop, ParallelAttachesEachGetADevice) {
+  STRATA_IMAGE(img, "ext4.img", "ext4", kSmallExt4Image);
+  constexpr int kThreads = 8;
+  std::vector<std::optional<strata::Result<LoopDevice>>> devs(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready < kThreads)
+        std::this_thread::yield();
+      devs[i].emplace(LoopDevice::attach(img, {.readonly = true}));
+    });
+  for (auto& t : threads)
+    t.join();
+  std::set<std::string> paths;
+  for (auto& d : devs) {
+    ASSERT_TRUE(d && *d) << (d && !*d ? (*d).error().to_string() : "");
+    paths.insert((**d).path());
+  }
+  EXPECT_EQ(paths.size(), static_cast<std::size_t>(kThreads));
+  EXPECT_EQ(loops().size(), static_cast<std::size_t>(kThreads));
+  devs.clear();
   EXPECT_TRUE(wait_detached(tag_).empty());
 }
 
