@@ -43,6 +43,10 @@ bool skipped(std::string_view key, const XattrCopy& how) {
 
 } // namespace
 
+bool xattr_refused(int err) noexcept {
+  return err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+}
+
 Status copy_xattrs(const Node& from, const Node& to, std::string_view shown, const XattrCopy& how) {
   std::string names;
   for (;;) {
@@ -87,8 +91,7 @@ Status copy_xattrs(const Node& from, const Node& to, std::string_view shown, con
     if (set_xattr(to, key, value.data(), value.size()) == 0)
       continue;
     const int err = errno;
-    const bool refused =
-        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+    const bool refused = xattr_refused(err);
     if (refused && how.skip_refused) {
       if (how.warn)
         how.warn("skipped xattr " + std::string(k) + " copying " + std::string(shown) + ": " +
