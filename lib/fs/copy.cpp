@@ -9,8 +9,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <span>
-
 namespace strata::fs {
 namespace {
 
@@ -134,34 +132,6 @@ Status copy_attrs(const Node& from, const Node& to, const struct stat& st, std::
       return sys_error("cannot set the times of the copy of " + std::string(shown), errno);
   }
   return {};
-}
-
-Status copy_data(int in, int out, std::string_view shown) {
-  bool in_kernel = true;
-  for (;;) {
-    if (in_kernel) {
-      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t(1) << 30, 0);
-      if (n > 0)
-        continue;
-      if (n == 0)
-        return {};
-      if (errno == EINTR)
-        continue;
-      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-        return sys_error("cannot copy the data of " + std::string(shown), errno);
-      in_kernel = false; // a failed call moved no offset: go on from where it stopped
-    }
-    char buf[1 << 16];
-    ssize_t got = ::read(in, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return sys_error("cannot read " + std::string(shown), errno);
-    if (got == 0)
-      return {};
-    STRATA_TRY(write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
-                         "the copy of " + std::string(shown)));
-  }
 }
 
 } // namespace strata::fs

@@ -118,11 +118,4 @@ Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats =
 /// production code calls the overload above. Errors: as copy_file().
 Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats, CopyMethod first);
 
-/// Copies the bytes of `in` from its offset to its end onto `out` at its offset: copy_file_range
-/// (in the kernel, reflinked where the filesystem can), falling back to read/write from where it
-/// stopped when the kernel cannot (across filesystems on old kernels, or a filesystem without
-/// it). `shown` names the source in messages.
-/// Errors by errno (sys_error): reading `in`, writing `out`.
-Status copy_data(int in, int out, std::string_view shown);
-
 } // namespace strata::fs
