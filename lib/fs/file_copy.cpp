@@ -71,19 +71,16 @@ public:
       if (!cannot_clone(errno))
         return sys_error("cannot clone " + shown_, errno);
     }
-    ranges_ = first != CopyMethod::ReadWrite;
-    stats_.method = ranges_ ? CopyMethod::CopyRange : CopyMethod::ReadWrite;
+    if (first == CopyMethod::ReadWrite)
+      return whole_by_read_write();
+    stats_.method = CopyMethod::CopyRange;
     off_t end = size;
     for (off_t pos = 0; pos < end;) {
       const off_t data = ::lseek(in_, pos, SEEK_DATA);
       if (data < 0 && errno == ENXIO)
         break; // no data after pos: the rest is a hole
-      if (data < 0 && pos == 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
-        // No SEEK_DATA here: the whole file, to its end as read, by read/write.
-        stats_.method = CopyMethod::ReadWrite;
-        STRATA_TRY_ASSIGN(end, read_write(0, -1));
-        break;
-      }
+      if (data < 0 && pos == 0 && (errno == EINVAL || errno == EOPNOTSUPP))
+        return whole_by_read_write(); // no SEEK_DATA on this filesystem
       if (data < 0)
         return sys_error("cannot find the data of " + shown_, errno);
       if (data >= end)
@@ -98,13 +95,24 @@ public:
         break;
       }
     }
-    // The length, with any trailing hole as a hole.
+    return set_size(end);
+  }
+
+private:
+  // The whole file, to its end as read, by read/write, which still leaves all-zero blocks as holes.
+  Status whole_by_read_write() {
+    stats_.method = CopyMethod::ReadWrite;
+    STRATA_TRY_ASSIGN(const off_t end, read_write(0, -1));
+    return set_size(end);
+  }
+
+  // The length, with any trailing hole as a hole.
+  Status set_size(off_t end) {
     if (::ftruncate(out_, end) != 0)
       return sys_error("cannot set the size of the copy of " + shown_, errno);
     return {};
   }
 
-private:
   // [from, to) of one data extent: copy_file_range while the kernel takes it, read/write after.
   // Returns where the copy stopped (to, or less when the source ended before).
   Result<off_t> copy_extent(off_t from, off_t to) {
@@ -176,7 +184,7 @@ private:
   int out_;
   std::string shown_;
   FileCopyStats& stats_;
-  bool ranges_ = true;
+  bool ranges_ = true; // copy_file_range not refused yet
 };
 
 } // namespace

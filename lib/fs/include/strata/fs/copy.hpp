@@ -114,7 +114,8 @@ struct FileCopyStats {
 Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats = nullptr);
 
 /// copy_file() starting at `first` instead of Clone: CopyRange skips FICLONE, ReadWrite runs the
-/// read/write fallback alone. For tests and benches that must exercise or measure one path;
+/// read/write fallback alone over the whole file, as where SEEK_DATA is missing (every byte read,
+/// all-zero blocks left as holes). For tests and benches that must exercise or measure one path;
 /// production code calls the overload above. Errors: as copy_file().
 Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats, CopyMethod first);
 
