@@ -61,6 +61,15 @@ public:
     struct stat st {};
     if (::fstat(in_, &st) != 0)
       return sys_error("cannot stat " + shown_, errno);
+    if (!S_ISREG(st.st_mode))
+      return invalid_argument("cannot copy " + shown_ + ": not a regular file");
+    struct stat out_st {};
+    if (::fstat(out_, &out_st) != 0)
+      return sys_error("cannot stat the copy of " + shown_, errno);
+    // Holes of the source are never written, so whatever the target held would show through.
+    if (out_st.st_size != 0)
+      return invalid_argument("cannot copy " + shown_ + " into a file that is not empty (" +
+                              std::to_string(out_st.st_size) + " bytes): copy into a new file");
     const off_t size = st.st_size;
     if (first == CopyMethod::Clone) {
       if (::ioctl(out_, FICLONE, in_) == 0) {

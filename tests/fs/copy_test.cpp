@@ -98,9 +98,24 @@ TEST_F(CopyTest, WholeFileByEachMethod) {
   EXPECT_EQ(read_all("out-empty"), "");
 }
 
+TEST_F(CopyTest, FileIntoANonEmptyTargetOrFromANonFileIsRefused) {
+  UniqueFd in = make_file("in", "abc");
+  UniqueFd full = make_file("full", "old bytes");
+  auto st = copy_file(in.get(), full.get(), "in");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), Code::InvalidArgument);
+  EXPECT_NE(st.error().message().find("not empty"), std::string::npos) << st.error().message();
+  EXPECT_EQ(read_all("full"), "old bytes");
+  UniqueFd out = make_file("out", "");
+  auto dir = copy_file(dirfd_.get(), out.get(), "the directory");
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().code(), Code::InvalidArgument);
+}
+
 TEST_F(CopyTest, FileErrorsNameTheSource) {
   UniqueFd in = make_file("in", "abc");
-  UniqueFd ro(::openat(dirfd_.get(), "in", O_RDONLY | O_CLOEXEC));
+  make_file("empty", "");
+  UniqueFd ro(::openat(dirfd_.get(), "empty", O_RDONLY | O_CLOEXEC));
   // Writing into a descriptor opened read-only fails on every path.
   for (CopyMethod first : {CopyMethod::Clone, CopyMethod::CopyRange, CopyMethod::ReadWrite}) {
     auto st = copy_file(in.get(), ro.get(), "the source", nullptr, first);

@@ -109,8 +109,9 @@ struct FileCopyStats {
 /// ENOSYS, EOPNOTSUPP or EINVAL, or no SEEK_DATA) a read/write loop that seeks over all-zero
 /// blocks. A sparse file never turns dense. `shown` names the source in messages; `stats`, when
 /// set, receives what was done.
-/// Errors by errno (sys_error), naming `shown`: stat, clone (other than "cannot clone here"),
-/// seek, read of `in`; write or truncate of `out` (ENOSPC: ResourceExhausted).
+/// Errors: InvalidArgument when `in` is not a regular file or `out` is not empty; by errno
+/// (sys_error), naming `shown`: stat, clone (other than "cannot clone here"), seek, read of `in`;
+/// write or truncate of `out` (ENOSPC: ResourceExhausted).
 Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats = nullptr);
 
 /// copy_file() starting at `first` instead of Clone: CopyRange skips FICLONE, ReadWrite runs the
