@@ -4,6 +4,8 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 
 #include <limits>
@@ -251,20 +253,11 @@ Status Client::download(http::verb method, std::string_view path, const json::va
 }
 
 std::string encode_segment(std::string_view segment) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : segment) {
-    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '@';
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
+  // RFC 3986's unreserved characters plus ':' and '@', which a segment may hold as they are
+  // ("sha256:..." stays readable); everything else, sub-delimiters included, is escaped so that
+  // no router or proxy can read a '/', '?', '+' or ';' in a name as structure.
+  static constexpr auto segment_chars = boost::urls::unreserved_chars + ':' + '@';
+  return boost::urls::encode(segment, segment_chars);
 }
 
 Code code_for_status(int status) noexcept {

@@ -70,7 +70,8 @@ private:
 };
 
 /// Percent-encodes one path segment so that names holding '/', '%', '?' or spaces (snapshot
-/// keys, image references) stay one segment: "a/b c" -> "a%2Fb%20c".
+/// keys, image references) stay one segment: "a/b c" -> "a%2Fb%20c". Every byte but RFC 3986's
+/// unreserved characters, ':' and '@' is escaped (uppercase hex). Never fails.
 std::string encode_segment(std::string_view segment);
 
 /// The error code that fits an HTTP status when the server sent no error body.

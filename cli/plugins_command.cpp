@@ -33,9 +33,9 @@ int run_ls(const Globals& globals, const LsOptions& options) {
 
   // Records are parsed for filtering; --json prints the elements as they came.
   json::array raw;
-  std::vector<PluginRecord> records;
+  std::vector<host::PluginRecord> records;
   for (const auto& item : listing->get_array()) {
-    auto record = from_json<PluginRecord>(item, "GET /v1/plugins: plugin record");
+    auto record = from_json<host::PluginRecord>(item, "GET /v1/plugins: plugin record");
     if (!record)
       return report(internal_error(record.error().message()));
     if (!matches(filters, *record))

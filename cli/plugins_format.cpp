@@ -33,7 +33,7 @@ Result<PluginFilter> parse_plugin_filter(std::string_view text) {
   return Filters::parse({std::string(text)}, {"type", "id", "status"});
 }
 
-bool matches(const std::vector<PluginFilter>& filters, const PluginRecord& record) {
+bool matches(const std::vector<PluginFilter>& filters, const host::PluginRecord& record) {
   return filters.empty() || std::any_of(filters.begin(), filters.end(), [&](const Filters& f) {
            return f.matches({}, [&](std::string_view field) -> std::optional<std::string> {
              if (field == "type")
@@ -56,7 +56,7 @@ std::string platforms_cell(const Meta& meta) {
   return fmt::format("{}", fmt::join(names, ","));
 }
 
-std::string plugins_table(const std::vector<PluginRecord>& records) {
+std::string plugins_table(const std::vector<host::PluginRecord>& records) {
   Table table({"TYPE", "ID", "PLATFORMS", "STATUS"});
   for (const auto& r : records)
     // A file refused before its descriptor was read has no type yet.
@@ -65,7 +65,7 @@ std::string plugins_table(const std::vector<PluginRecord>& records) {
   return table.render();
 }
 
-std::string plugins_detailed(const std::vector<PluginRecord>& records) {
+std::string plugins_detailed(const std::vector<host::PluginRecord>& records) {
   std::string out;
   for (const auto& r : records) {
     if (!out.empty())
@@ -84,7 +84,7 @@ std::string plugins_detailed(const std::vector<PluginRecord>& records) {
                   ? std::string("-")
                   : fmt::format("{}", fmt::join(r.meta.capabilities, ", ")));
     add_field(out, "Status", to_string(r.status));
-    if (r.status != PluginStatus::Ok) {
+    if (r.status != host::PluginStatus::Ok) {
       add_field(out, "Reason", r.reason.empty() ? "-" : r.reason);
       if (!r.error_code.empty())
         add_field(out, "Error code", r.error_code);

@@ -1,8 +1,8 @@
 #pragma once
 // `strata plugins ls`: filters and the human renderings of plugin records.
 
+#include "record/plugin_record.hpp"
 #include "strata/plugin/filters.hpp"
-#include "strata/plugin/plugin_record.hpp"
 
 #include <string>
 #include <string_view>
@@ -20,15 +20,15 @@ using PluginFilter = Filters;
 Result<PluginFilter> parse_plugin_filter(std::string_view text);
 
 /// True when `filters` is empty or any of them matches `record`.
-bool matches(const std::vector<PluginFilter>& filters, const PluginRecord& record);
+bool matches(const std::vector<PluginFilter>& filters, const host::PluginRecord& record);
 
 /// PLATFORMS cell: "-" when none, else the sorted, de-duplicated "os/arch[/variant]" list.
 std::string platforms_cell(const Meta& meta);
 
 /// TYPE ID PLATFORMS STATUS, aligned.
-std::string plugins_table(const std::vector<PluginRecord>& records);
+std::string plugins_table(const std::vector<host::PluginRecord>& records);
 
 /// One block per plugin with every field, blocks separated by a blank line.
-std::string plugins_detailed(const std::vector<PluginRecord>& records);
+std::string plugins_detailed(const std::vector<host::PluginRecord>& records);
 
 } // namespace strata::cli

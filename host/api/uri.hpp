@@ -1,5 +1,6 @@
 #pragma once
-// Decoding the parts of a request target: path segments and query parameters.
+// Decoding the parts of a request target: path segments and query parameters. Escapes are
+// checked and decoded by Boost.URL; see uri.cpp for why the splitting is ours.
 
 #include "strata/plugin/error.hpp"
 

@@ -3,7 +3,7 @@
 // close in reverse order.
 
 #include "loader/loader.hpp"
-#include "strata/plugin/plugin_record.hpp"
+#include "record/plugin_record.hpp"
 #include "strata/plugin/registration.hpp"
 #include "strata/plugin/try.hpp"
 #include "strata/registry/graph.hpp"

@@ -9,8 +9,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <span>
-
 namespace strata::fs {
 namespace {
 
@@ -42,6 +40,10 @@ bool skipped(std::string_view key, const XattrCopy& how) {
 }
 
 } // namespace
+
+bool xattr_refused(int err) noexcept {
+  return err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+}
 
 Status copy_xattrs(const Node& from, const Node& to, std::string_view shown, const XattrCopy& how) {
   std::string names;
@@ -87,8 +89,7 @@ Status copy_xattrs(const Node& from, const Node& to, std::string_view shown, con
     if (set_xattr(to, key, value.data(), value.size()) == 0)
       continue;
     const int err = errno;
-    const bool refused =
-        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+    const bool refused = xattr_refused(err);
     if (refused && how.skip_refused) {
       if (how.warn)
         how.warn("skipped xattr " + std::string(k) + " copying " + std::string(shown) + ": " +
@@ -131,34 +132,6 @@ Status copy_attrs(const Node& from, const Node& to, const struct stat& st, std::
       return sys_error("cannot set the times of the copy of " + std::string(shown), errno);
   }
   return {};
-}
-
-Status copy_data(int in, int out, std::string_view shown) {
-  bool in_kernel = true;
-  for (;;) {
-    if (in_kernel) {
-      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, std::size_t(1) << 30, 0);
-      if (n > 0)
-        continue;
-      if (n == 0)
-        return {};
-      if (errno == EINTR)
-        continue;
-      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-        return sys_error("cannot copy the data of " + std::string(shown), errno);
-      in_kernel = false; // a failed call moved no offset: go on from where it stopped
-    }
-    char buf[1 << 16];
-    ssize_t got = ::read(in, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return sys_error("cannot read " + std::string(shown), errno);
-    if (got == 0)
-      return {};
-    STRATA_TRY(write_all(out, std::as_bytes(std::span(buf, static_cast<std::size_t>(got))),
-                         "the copy of " + std::string(shown)));
-  }
 }
 
 } // namespace strata::fs

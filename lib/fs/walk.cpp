@@ -1,4 +1,6 @@
 #include "strata/fs/walk.hpp"
+
+#include "dir_chain.hpp"
 #include "strata/plugin/try.hpp"
 
 #include <cerrno>
@@ -38,11 +40,10 @@ Result<std::vector<std::string>> list_dir(int fd, std::string_view display) {
 
 namespace {
 
+// One directory being listed: its name in its parent (empty for the walked directory) and what is
+// left of its listing. Its fd is the DirChain level of the same depth.
 struct Frame {
-  std::string name; // in the parent frame; empty for the walked directory
-  UniqueFd fd;      // closed for ancestors beyond the open window
-  dev_t dev = 0;
-  ino_t ino = 0;
+  std::string name;
   std::vector<std::string> names;
   std::size_t next = 0;
 };
@@ -50,7 +51,7 @@ struct Frame {
 class Walk final : public WalkPath {
 public:
   Walk(int dirfd, std::string_view display, std::size_t max_open)
-      : root_(dirfd), display_(display), max_open_(max_open < 2 ? 2 : max_open) {}
+      : display_(display), chain_(dirfd, max_open) {}
 
   std::string display(std::string_view name) const override {
     std::string out = display_;
@@ -62,17 +63,8 @@ public:
   }
 
   Status run(const WalkVisitor& visit) {
-    Frame top;
-    struct stat st {};
-    if (::fstat(root_, &st) != 0)
-      return sys_error("cannot stat " + display_, errno);
-    top.dev = st.st_dev;
-    top.ino = st.st_ino;
-    auto names = list_dir(root_, display_);
-    if (!names)
-      return std::move(names).error();
-    top.names = std::move(*names);
-    stack_.push_back(std::move(top));
+    STRATA_TRY_ASSIGN(auto names, list_dir(chain_.top(), display_));
+    stack_.push_back(Frame{{}, std::move(names), 0});
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.next == f.names.size()) {
@@ -80,42 +72,28 @@ public:
         continue;
       }
       const std::string name = f.names[f.next++];
-      int dirfd = fd_of(stack_.size() - 1);
+      const int dirfd = chain_.top();
       STRATA_TRY_ASSIGN(auto descend, visit.enter(dirfd, name, *this));
       if (descend)
-        STRATA_TRY(push(dirfd, name));
+        STRATA_TRY(push(dirfd, name, visit));
     }
     return {};
   }
 
 private:
-  int fd_of(std::size_t i) const { return i == 0 ? root_ : stack_[i].fd.get(); }
-
-  Status push(int dirfd, const std::string& name) {
+  Status push(int dirfd, const std::string& name, const WalkVisitor& visit) {
     UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) {
       if (errno == ENOENT)
         return {};
       return sys_error("cannot open " + display(name), errno);
     }
-    Frame f;
-    f.name = name;
-    struct stat st {};
-    if (::fstat(sub.get(), &st) != 0)
-      return sys_error("cannot stat " + display(name), errno);
-    f.dev = st.st_dev;
-    f.ino = st.st_ino;
-    auto names = list_dir(sub.get(), display(name));
-    if (!names)
-      return std::move(names).error();
-    f.names = std::move(*names);
-    f.fd = std::move(sub);
-    stack_.push_back(std::move(f));
-    // Keep the window: close the fd of the shallowest open frame (never the borrowed root's).
-    if (++open_ > max_open_) {
-      stack_[stack_.size() - 1 - max_open_].fd.reset();
-      --open_;
-    }
+    STRATA_TRY_ASSIGN(auto names, list_dir(sub.get(), display(name)));
+    const int fd = sub.get();
+    STRATA_TRY(chain_.push(std::move(sub), display(name)));
+    stack_.push_back(Frame{name, std::move(names), 0});
+    if (visit.opened)
+      STRATA_TRY(visit.opened(fd, name, *this));
     return {};
   }
 
@@ -124,34 +102,16 @@ private:
       stack_.pop_back();
       return {};
     }
-    const std::size_t i = stack_.size() - 1;
-    Frame& parent = stack_[i - 1];
-    if (i - 1 > 0 && !parent.fd) {
-      // Re-open the parent through "..", and make sure it is still the directory we came from.
-      UniqueFd up(::openat(stack_[i].fd.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!up)
-        return sys_error("cannot open the parent of " + display(""), errno);
-      struct stat st {};
-      if (::fstat(up.get(), &st) != 0)
-        return sys_error("cannot stat the parent of " + display(""), errno);
-      if (st.st_dev != parent.dev || st.st_ino != parent.ino)
-        return invalid_argument(display("") + " was moved while it was walked; retry");
-      parent.fd = std::move(up);
-      ++open_;
-    }
-    std::string name = std::move(stack_[i].name);
+    STRATA_TRY(chain_.pop(display("")));
+    std::string name = std::move(stack_.back().name);
     stack_.pop_back();
-    --open_;
-    if (visit.leave) {
-      STRATA_TRY(visit.leave(fd_of(i - 1), name, *this));
-    }
+    if (visit.leave)
+      STRATA_TRY(visit.leave(chain_.top(), name, *this));
     return {};
   }
 
-  int root_;
   std::string display_;
-  std::size_t max_open_;
-  std::size_t open_ = 0; // open fds among stack_[1..]
+  detail::DirChain chain_;
   std::vector<Frame> stack_;
 };
 

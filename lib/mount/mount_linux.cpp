@@ -2,6 +2,7 @@
 #include "strata/mount/mount.hpp"
 
 #include "strata/mount/idmap.hpp"
+#include "strata/mount/loop.hpp"
 #include "strata/mount/overlay.hpp"
 #include "sys_linux.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <optional>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -116,14 +118,24 @@ Status mount_bind(const Mount& m, const ParsedOptions& p, const std::string& pat
 }
 
 // Any other filesystem: one mount(2); idmapping replaces the new mount by an idmapped clone.
+// `image` is the file behind a loop device m.source, for messages.
 Status mount_plain(const Mount& m, const ParsedOptions& p, const std::string& path,
-                   const std::string& display) {
+                   const std::string& display, const std::string& image = {}) {
   std::string data = p.data_string();
   const char* src = m.source.empty() ? nullptr : m.source.c_str();
   const char* type = m.type.empty() ? nullptr : m.type.c_str();
   if (::mount(src, path.c_str(), type, p.flags, data.empty() ? nullptr : data.c_str()) != 0) {
     int err = errno;
-    return mount_error(describe_mount(m.type, m.source, display, data), err, hint_for(m.type, err));
+    if (image.empty())
+      return mount_error(describe_mount(m.type, m.source, display, data), err,
+                         hint_for(m.type, err));
+    std::string hint = hint_for(m.type, err);
+    if (err == EINVAL)
+      hint = "the kernel found no " + m.type + " filesystem it can mount on the image (is it " +
+             "formatted as " + m.type + "? `blkid " + image + "` says what it holds, dmesg why)";
+    return mount_error(describe_mount(m.type, image, display, data) + " through loop device " +
+                           m.source,
+                       err, hint);
   }
   if (!p.idmapped() || (p.flags & MS_REMOUNT))
     return {};
@@ -149,6 +161,25 @@ Status mount_plain(const Mount& m, const ParsedOptions& p, const std::string& pa
   return {};
 }
 
+// The image m.source attached to a loop device (read-only with "ro") and that device mounted.
+// The device is returned still held: the caller releases it once the mount is complete, and
+// from then on the mount is its only user, so the unmount detaches it (autoclear). On failure
+// it is detached before the error returns.
+Result<LoopDevice> mount_loop(const Mount& m, const ParsedOptions& p, const std::string& path,
+                              const std::string& display) {
+  LoopOptions lo;
+  lo.readonly = (p.flags & MS_RDONLY) != 0;
+  lo.direct_io = p.direct_io;
+  auto dev = LoopDevice::attach(m.source, lo);
+  if (!dev)
+    return std::move(dev).error().wrap(describe_mount(m.type, m.source, display, {}));
+  Mount on_device = m;
+  on_device.source = dev->path();
+  if (Status st = mount_plain(on_device, p, path, display, m.source); !st)
+    return st.error(); // dev's destructor detaches it (LOOP_CLR_FD)
+  return dev;
+}
+
 } // namespace
 
 Status mount_one(const Mount& m, const std::string& root) {
@@ -157,10 +188,14 @@ Status mount_one(const Mount& m, const std::string& root) {
     return invalid_argument("mount of \"" + m.source + "\" on \"" + root + "\": option \"" +
                             p.internal.front() +
                             "\" is for a mount manager and was not consumed before mounting");
-  if (p.loop)
-    return not_implemented("mount of \"" + m.source + "\" on \"" + root +
-                           "\": the \"loop\" option needs a loop device, which lib/mount does "
-                           "not set up yet");
+  if (p.direct_io && !p.loop)
+    return invalid_argument(
+        "mount of \"" + m.source + "\" on \"" + root +
+        "\": option \"direct-io\" is for loop devices; add \"loop\" or drop it");
+  if (p.loop && (m.type == "bind" || m.type == "overlay" || (p.flags & (MS_BIND | MS_REMOUNT))))
+    return invalid_argument("mount of \"" + m.source + "\" on \"" + root +
+                            "\": option \"loop\" mounts a filesystem image and cannot be "
+                            "combined with a bind, an overlay or a remount");
   if (m.type.find('/') != std::string::npos)
     return invalid_argument("mount of \"" + m.source + "\" on \"" + root + "\": type \"" + m.type +
                             "\" carries a mount-manager prefix that nothing handled");
@@ -186,7 +221,14 @@ Status mount_one(const Mount& m, const std::string& root) {
   }
 
   Status st;
-  if (p.flags & MS_REMOUNT)
+  std::optional<LoopDevice> loop;
+  if (p.loop) {
+    auto dev = mount_loop(m, p, path, display);
+    if (dev)
+      loop.emplace(std::move(*dev));
+    else
+      st = std::move(dev).error();
+  } else if (p.flags & MS_REMOUNT)
     st = mount_plain(m, p, path, display);
   else if (m.type == "bind" || (p.flags & MS_BIND))
     st = mount_bind(m, p, path, display);
@@ -199,9 +241,11 @@ Status mount_one(const Mount& m, const std::string& root) {
   if (p.propagation != 0 && !(p.flags & MS_REMOUNT)) {
     if (Status ps = detail::set_propagation(path, display, p.propagation); !ps) {
       ::umount2(path.c_str(), MNT_DETACH);
-      return ps;
+      return ps; // `loop` detaches (deferred by the kernel until the detached mount is gone)
     }
   }
+  if (loop)
+    loop->release(); // the mount is now the device's only user: unmounting it detaches it
   return {};
 }
 

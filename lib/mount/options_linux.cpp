@@ -109,6 +109,8 @@ ParsedOptions parse_options(const std::vector<std::string>& options) {
       continue;
     if (o == "loop") {
       p.loop = true;
+    } else if (o == "direct-io") {
+      p.direct_io = true;
     } else if (o.starts_with("uidmap=")) {
       p.uidmap = std::string(o.substr(7));
     } else if (o.starts_with("gidmap=")) {

@@ -6,6 +6,7 @@
 #include "tree.hpp"
 
 #include <strata/fs/posix.hpp>
+#include <strata/fs/usage.hpp>
 #include <strata/mount/idmap.hpp>
 #include <strata/mount/temp.hpp>
 #include <strata/plugin/try.hpp>
@@ -73,7 +74,7 @@ std::vector<std::string> OverlaySnapshotter::computed_labels() const {
 }
 
 Result<Usage> OverlaySnapshotter::measure(SnapshotId id) const {
-  return disk_usage(fs_dir(id));
+  return fs::disk_usage(fs_dir(id));
 }
 
 Status OverlaySnapshotter::populate(const snapdir::Creating& c) {
@@ -107,7 +108,9 @@ Status OverlaySnapshotter::populate(const snapdir::Creating& c) {
       metastore::Snapshot parents{0, Kind::View, snap.parent_ids};
       std::vector<Mount> lower = build_mounts(parents, {});
       Status st = mount::with_readonly_temp_mount(lower, [&](const std::string& merged) {
-        return copy_shifted(merged, fs, r.uids, r.gids);
+        return copy_shifted(merged, fs, r.uids, r.gids, [&](std::string_view line) {
+          log().warn("snapshot " + q(c.key) + ": slow_chown copy: " + std::string(line));
+        });
       });
       if (!st)
         return st.error().wrap("snapshot " + q(c.key) + ": slow_chown copy of the parent layers");

@@ -9,6 +9,7 @@
 #include <strata/contentio/read_ahead.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
+#include <strata/mount/temp.hpp>
 #include <strata/streamproc/chain.hpp>
 
 #include <algorithm>
@@ -65,7 +66,31 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   if (!opts.diff_id.empty())
     if (auto st = digest::validate(opts.diff_id); !st)
       return st.error().wrap("walking differ: diff_id");
+  if (target->image.empty())
+    return apply_onto(desc, *target, opts);
 
+  // An image is written through a mount of it, which must be gone again before the caller
+  // commits (or removes) the snapshot: unmounting detaches its loop device.
+  const std::string image = target->image.front().source;
+  auto mounted = mount::TempMount::create(target->image);
+  if (!mounted)
+    return std::move(mounted).error().wrap("walking differ: layer " + desc.digest +
+                                           ": cannot mount image " + image + " to apply onto");
+  target->dir = mounted->path();
+  auto applied = apply_onto(desc, *target, opts);
+  Status released = mounted->release();
+  if (!released) {
+    Error e = released.error().wrap("walking differ: layer " + desc.digest + " onto image " +
+                                    image + ": cannot unmount it");
+    if (applied)
+      return e;
+    log_->warn(e.message());
+  }
+  return applied;
+}
+
+Result<Descriptor> WalkingDiffer::apply_onto(const Descriptor& desc, const ApplyTarget& target,
+                                             const ApplyOptions& opts) {
   auto reader = store_->reader(desc.digest);
   if (!reader)
     return std::move(reader).error();
@@ -107,31 +132,31 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
   }
 
   archive::ApplyOptions aopts;
-  aopts.whiteouts = target->whiteouts;
-  aopts.opaque_xattr = target->opaque_xattr;
+  aopts.whiteouts = target.whiteouts;
+  aopts.opaque_xattr = target.opaque_xattr;
   // Straight into an upperdir, a hardlink may name a file of an earlier layer and an entry a
   // directory of one: archive copies them up from these (ignored for a bind mount).
-  aopts.parents = target->lowerdirs;
-  aopts.parents_unknown = target->parents_unknown;
+  aopts.parents = target.lowerdirs;
+  aopts.parents_unknown = target.parents_unknown;
   aopts.no_same_owner = config_.no_same_owner;
   aopts.unsupported_xattrs = config_.xattr_errors;
   aopts.max_total_bytes = config_.max_layer_bytes;
   aopts.warn = [&desc, this](std::string_view w) {
     log_->warn("layer " + desc.digest + ": " + std::string(w));
   };
-  auto applied = archive::apply(target->dir, tar, aopts);
+  auto applied = archive::apply(target.dir, tar, aopts);
   tar = nullptr; // joins a read-ahead worker: the chain is read from one thread at a time
   chain->close();
   if (!applied)
     return std::move(applied).error().wrap("walking differ: layer " + desc.digest + " onto " +
-                                           target->dir);
+                                           target.dir);
   if (!opts.diff_id.empty() && applied->digest != opts.diff_id)
     return failed_precondition("walking differ: layer " + desc.digest + " unpacks to " +
                                applied->digest + ", but its diff ID is " + opts.diff_id +
                                "; the image is corrupt or its config lies");
   // The one place a layer's data is synced (ApplyOptions::sync_fs): before the caller commits.
   if (opts.sync_fs)
-    if (auto st = sync_filesystem(target->dir); !st)
+    if (auto st = sync_filesystem(target.dir); !st)
       return st.error();
   return Descriptor{media_type::layer_tar, applied->digest, applied->size, {}};
 }

@@ -7,6 +7,12 @@
 #include <strata/archive/diff.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
+#include <strata/mount/options.hpp>
+#include <strata/mount/temp.hpp>
+#include <strata/plugin/try.hpp>
+
+#include <optional>
+#include <utility>
 
 namespace strata::walking {
 
@@ -21,6 +27,38 @@ Result<archive::Compression> output_codec(const std::string& media_type) {
   return **codec;
 }
 
+// One side of a comparison: the directory walked, and the read-only temporary mount behind it
+// when the side is an image. The mount goes when the side does, on every return path.
+struct Side {
+  std::string dir;
+  std::optional<mount::TempMount> mounted;
+  Logger* log = nullptr;
+
+  Side() = default;
+  Side(const Side&) = delete;
+  Side& operator=(const Side&) = delete;
+  ~Side() {
+    if (mounted)
+      if (Status st = mounted->release(); !st)
+        log->warn("walking differ: compare: " + st.error().message());
+  }
+};
+
+Status open_side(Side& side, const std::vector<Mount>& mounts, const char* which) {
+  if (!is_image(mounts)) {
+    STRATA_TRY_ASSIGN(side.dir, plain_directory(mounts, which));
+    return {};
+  }
+  // Read-only: comparing must not change the snapshot (the "loop" device is attached "ro").
+  auto tm = mount::TempMount::create(mount::readonly(mounts));
+  if (!tm)
+    return std::move(tm).error().wrap(std::string("walking differ: compare: cannot mount the ") +
+                                      which + " image " + mounts.front().source);
+  side.dir = tm->path();
+  side.mounted.emplace(std::move(*tm));
+  return {};
+}
+
 } // namespace
 
 Result<Descriptor> WalkingDiffer::compare(const std::vector<Mount>& lower,
@@ -30,14 +68,17 @@ Result<Descriptor> WalkingDiffer::compare(const std::vector<Mount>& lower,
   auto codec = output_codec(mt);
   if (!codec)
     return std::move(codec).error();
-  auto lower_dir = plain_directory(lower, "lower");
-  if (!lower_dir)
-    return std::move(lower_dir).error();
-  auto upper_dir = plain_directory(upper, "upper");
-  if (!upper_dir)
-    return std::move(upper_dir).error();
-  if (upper_dir->empty())
+  // Every NotImplemented decision before anything is mounted.
+  for (const auto& [mounts, which] : {std::pair{&lower, "lower"}, std::pair{&upper, "upper"}})
+    if (!is_image(*mounts))
+      STRATA_TRY(plain_directory(*mounts, which));
+  if (upper.empty())
     return invalid_argument("walking differ: compare needs an upper mount");
+  Side lower_side;
+  Side upper_side;
+  lower_side.log = upper_side.log = log_.get();
+  STRATA_TRY(open_side(lower_side, lower, "lower"));
+  STRATA_TRY(open_side(upper_side, upper, "upper"));
 
   std::string ref = opts.reference;
   if (ref.empty()) {
@@ -63,7 +104,7 @@ Result<Descriptor> WalkingDiffer::compare(const std::vector<Mount>& lower,
   archive::DiffOptions dopts;
   dopts.source_date_epoch = opts.source_date_epoch;
   auto diff = archive::write_diff(
-      *lower_dir, *upper_dir,
+      lower_side.dir, upper_side.dir,
       [&](std::span<const std::byte> data) { return compressor->write(data); }, dopts);
   if (!diff)
     return std::move(diff).error().wrap("walking differ: compare");

@@ -76,14 +76,25 @@ Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts, strata::Apply
     }
     // No lowerdir: nothing is below (ApplyTarget::Mounts says the mount's lowers are all of
     // them). A layer applied before its parents says so with UpperdirUnknownLowers instead.
+  } else if (is_image(mounts)) {
+    // A filesystem image (blockfile): its files are reachable only through a mount of it.
+    if (m.source.empty() || m.source.front() != '/')
+      return invalid_argument("walking differ: image \"" + m.source +
+                              "\" must be an absolute path");
+    t.image = mounts;
+    return t;
   } else {
     return not_implemented("walking differ: mount type \"" + m.type +
-                           "\" is not handled (bind and overlay are)");
+                           "\" is not handled (bind, overlay and \"loop\" images are)");
   }
   if (t.dir.empty() || t.dir.front() != '/')
     return invalid_argument("walking differ: mount directory \"" + t.dir +
                             "\" must be an absolute path");
   return t;
+}
+
+bool is_image(const std::vector<Mount>& mounts) {
+  return mounts.size() == 1 && has_option(mounts.front(), "loop");
 }
 
 Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char* which) {
@@ -92,8 +103,9 @@ Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char
   if (mounts.size() == 1 && is_bind(mounts.front()) && !mounts.front().source.empty() &&
       mounts.front().source.front() == '/')
     return mounts.front().source;
-  return not_implemented(std::string("walking differ: compares bind mounts only; the ") + which +
-                         " mounts are " + describe(mounts));
+  return not_implemented(std::string("walking differ: compares bind mounts and \"loop\" images "
+                                     "only; the ") +
+                         which + " mounts are " + describe(mounts));
 }
 
 } // namespace strata::walking

@@ -1,9 +1,10 @@
 #pragma once
 // Where an apply writes, from the mounts and ApplyOptions::target (strata/plugin/differ.hpp): a
 // single bind mount (the directory itself; with UpperdirUnknownLowers an upperdir whose lowers
-// are not known yet) and a single overlay mount (straight into its upperdir, whiteouts in overlay
-// form, its lowerdirs being all the lowers); anything else is NotImplemented so that the diff
-// service can try the next differ.
+// are not known yet), a single overlay mount (straight into its upperdir, whiteouts in overlay
+// form, its lowerdirs being all the lowers) and a single filesystem image mount (the "loop"
+// option: the whole tree, written through a temporary mount of it); anything else is
+// NotImplemented so that the diff service can try the next differ.
 
 #include <strata/archive/apply.hpp>
 #include <strata/plugin/differ.hpp>
@@ -15,7 +16,11 @@
 namespace strata::walking {
 
 struct ApplyTarget {
+  /// The directory written; empty for an image until apply() has mounted it.
   std::string dir;
+  /// A filesystem image mount ("loop"): apply() mounts these on a temporary directory, writes
+  /// there (whiteouts remove, as on a bind directory) and unmounts them again.
+  std::vector<Mount> image;
   archive::WhiteoutMode whiteouts = archive::WhiteoutMode::Remove;
   std::string opaque_xattr = "trusted.overlay.opaque";
   /// Overlay only: the lowerdirs, nearest first.
@@ -27,14 +32,19 @@ struct ApplyTarget {
 };
 
 /// Where to write for `target` (see strata::ApplyTarget).
-/// Errors: NotImplemented (no mount, several mounts, another type, an overlay without upperdir,
-/// UpperdirUnknownLowers on anything but one bind mount); InvalidArgument (a read-only mount, a
-/// relative directory, an upperdir or lowerdir value that is not validly escaped).
+/// Errors: NotImplemented (no mount, several mounts, another type without "loop", an overlay
+/// without upperdir, UpperdirUnknownLowers on anything but one bind mount); InvalidArgument (a
+/// read-only mount, a relative directory or image path, an upperdir or lowerdir value that is
+/// not validly escaped).
 Result<ApplyTarget> apply_target(const std::vector<Mount>& mounts,
                                  strata::ApplyTarget target = strata::ApplyTarget::Mounts);
 
+/// True for a single filesystem image mount (the "loop" option): its tree is reachable only
+/// through a mount of it.
+bool is_image(const std::vector<Mount>& mounts);
+
 /// The directory a read-only comparison can walk for `mounts`: "" for no mounts (an empty
-/// tree) or the source of a single bind mount.
+/// tree) or the source of a single bind mount. An image (is_image) is mounted by compare().
 /// Errors: NotImplemented for anything else (it would need a temporary mount).
 Result<std::string> plain_directory(const std::vector<Mount>& mounts, const char* which);
 

@@ -2,7 +2,7 @@
 
 #include "test_server.hpp"
 
-#include "strata/plugin/plugin_record.hpp"
+#include "record/plugin_record.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,21 +29,21 @@ protected:
     exe_ = exe;
     path_ = (dir_.path() / "strata.sock").string();
 
-    PluginRecord overlay;
+    host::PluginRecord overlay;
     overlay.type = "strata.snapshotter.v1";
     overlay.id = "overlayfs";
-    overlay.status = PluginStatus::Ok;
+    overlay.status = host::PluginStatus::Ok;
     overlay.meta.platforms = {{"linux", "amd64", ""}};
-    PluginRecord blockfile;
+    host::PluginRecord blockfile;
     blockfile.type = "strata.snapshotter.v1";
     blockfile.id = "blockfile";
-    blockfile.status = PluginStatus::Skip;
+    blockfile.status = host::PluginStatus::Skip;
     blockfile.reason = "no scratch file configured";
-    PluginRecord walking;
+    host::PluginRecord walking;
     walking.type = "strata.differ.v1";
     walking.id = "walking";
-    walking.status = PluginStatus::Ok;
-    records_ = json::value_from(std::vector<PluginRecord>{overlay, blockfile, walking});
+    walking.status = host::PluginStatus::Ok;
+    records_ = json::value_from(std::vector<host::PluginRecord>{overlay, blockfile, walking});
 
     router_.add(host::api::http::verb::get, "/v1/plugins",
                 [this](const host::api::Request&) { return host::api::Response::json(records_); });

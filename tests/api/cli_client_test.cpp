@@ -55,6 +55,15 @@ TEST_F(ClientTest, EncodedSegmentsReachTheHandlerDecoded) {
   EXPECT_EQ(r->at("name"), "a/b c%?");
 }
 
+TEST(Client, EncodeSegmentEscapesAllButUnreservedColonAndAt) {
+  EXPECT_EQ(cli::encode_segment("default/12/sha256:abc def"), "default%2F12%2Fsha256:abc%20def");
+  EXPECT_EQ(cli::encode_segment("aZ09-._~:@"), "aZ09-._~:@");
+  EXPECT_EQ(cli::encode_segment("%?#+;=&!$'()*,[]\"{}"),
+            "%25%3F%23%2B%3B%3D%26%21%24%27%28%29%2A%2C%5B%5D%22%7B%7D");
+  EXPECT_EQ(cli::encode_segment("\u20ac"), "%E2%82%AC");
+  EXPECT_EQ(cli::encode_segment(""), "");
+}
+
 TEST_F(ClientTest, ServerErrorsKeepTheirCodeAndMessage) {
   Client client(path_);
   auto nf = client.get("/v1/nope");
@@ -156,8 +165,8 @@ TEST(Client, CodeForStatus) {
   EXPECT_EQ(cli::code_for_status(502), Code::Internal);
 }
 
-PluginRecord record(std::string type, std::string id, PluginStatus status) {
-  PluginRecord r;
+host::PluginRecord record(std::string type, std::string id, host::PluginStatus status) {
+  host::PluginRecord r;
   r.type = std::move(type);
   r.id = std::move(id);
   r.status = status;
@@ -165,8 +174,8 @@ PluginRecord record(std::string type, std::string id, PluginStatus status) {
 }
 
 TEST(PluginsFormat, Filters) {
-  auto overlay = record("strata.snapshotter.v1", "overlayfs", PluginStatus::Ok);
-  auto walking = record("strata.differ.v1", "walking", PluginStatus::Error);
+  auto overlay = record("strata.snapshotter.v1", "overlayfs", host::PluginStatus::Ok);
+  auto walking = record("strata.differ.v1", "walking", host::PluginStatus::Error);
   auto parse = [](std::string_view text) { return *cli::parse_plugin_filter(text); };
   EXPECT_TRUE(cli::matches({}, overlay));
   EXPECT_TRUE(cli::matches({parse("type==strata.snapshotter.v1")}, overlay));
@@ -187,9 +196,9 @@ TEST(PluginsFormat, PlatformsCell) {
 }
 
 TEST(PluginsFormat, TableIsAligned) {
-  auto overlay = record("strata.snapshotter.v1", "overlayfs", PluginStatus::Ok);
+  auto overlay = record("strata.snapshotter.v1", "overlayfs", host::PluginStatus::Ok);
   overlay.meta.platforms = {{"linux", "amd64", ""}};
-  auto walking = record("strata.differ.v1", "walking", PluginStatus::Skip);
+  auto walking = record("strata.differ.v1", "walking", host::PluginStatus::Skip);
   EXPECT_EQ(cli::plugins_table({overlay, walking}),
             "TYPE                     ID           PLATFORMS      STATUS\n"
             "strata.snapshotter.v1    overlayfs    linux/amd64    ok\n"
@@ -197,7 +206,7 @@ TEST(PluginsFormat, TableIsAligned) {
 }
 
 TEST(PluginsFormat, DetailedShowsWhyAPluginFailed) {
-  auto r = record("strata.snapshotter.v1", "blockfile", PluginStatus::Error);
+  auto r = record("strata.snapshotter.v1", "blockfile", host::PluginStatus::Error);
   r.version = "1.0.0";
   r.requires_list = {"strata.content.v1.*"};
   r.meta.exports = {{"root", "/var/lib/strata/x"}, {"scratch", "/s"}};

@@ -24,6 +24,12 @@ TEST(Uri, PercentDecode) {
   EXPECT_EQ(percent_decode("%4", false), std::nullopt);
   EXPECT_EQ(percent_decode("%zz", false), std::nullopt);
   EXPECT_EQ(percent_decode("a%00b", false), std::nullopt);
+  EXPECT_EQ(percent_decode("a%00b", true), std::nullopt);
+  EXPECT_EQ(percent_decode("a%", false), std::nullopt);
+  // Either case of hex digit; an encoded '+' is a '+' even where '+' means a space.
+  EXPECT_EQ(percent_decode("%e2%82%AC%2b+", true), "\u20ac+ ");
+  // Bytes outside RFC 3986's sets pass as they are: Beast admits them, clients send them.
+  EXPECT_EQ(percent_decode("labels.\"a\"=={x|y}", true), "labels.\"a\"=={x|y}");
 }
 
 TEST(Uri, SplitPathKeepsEncodedSlashInSegment) {
@@ -32,6 +38,8 @@ TEST(Uri, SplitPathKeepsEncodedSlashInSegment) {
   EXPECT_EQ(*s, (std::vector<std::string>{"v1", "snapshotters", "overlay", "snapshots", "a/b"}));
   EXPECT_FALSE(split_path("v1/x").ok());
   EXPECT_FALSE(split_path("/v1/%zz").ok());
+  EXPECT_FALSE(split_path("/v1/a%00b").ok());
+  EXPECT_EQ(split_path("/v1/a+b")->at(1), "a+b");
   EXPECT_TRUE(split_path("/")->empty());
 }
 
@@ -43,6 +51,11 @@ TEST(Uri, ParseQuery) {
   EXPECT_EQ(q->at("a"), "2");
   EXPECT_EQ(q->at("x"), "y z");
   EXPECT_FALSE(parse_query("a=%g0").ok());
+  EXPECT_FALSE(parse_query("a%00=1").ok());
+  EXPECT_FALSE(parse_query("a=1%00").ok());
+  auto list = parse_query_list("filter=labels.%22a%22%3D%3Db&filter=x%2By&&filter");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (QueryList{{"filter", "labels.\"a\"==b"}, {"filter", "x+y"}, {"filter", ""}}));
 }
 
 TEST(Request, QueryAndHeaders) {
@@ -148,7 +161,13 @@ TEST(Router, MalformedPathIs400) {
   Router router;
   add_health_route(router);
   auto r = get("/v1/%zz");
-  EXPECT_EQ(router.dispatch(r).status, 400);
+  auto res = router.dispatch(r);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body.at("code"), "InvalidArgument");
+  EXPECT_NE(std::string(res.body.at("message").as_string()).find("malformed percent-escape"),
+            std::string::npos);
+  auto nul = get("/v1/a%00b");
+  EXPECT_EQ(router.dispatch(nul).status, 400);
 }
 
 TEST(Router, RejectsBadPatternsAndDuplicates) {

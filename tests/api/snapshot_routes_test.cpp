@@ -198,8 +198,8 @@ private:
   std::string source_root_ = "/fake";
 };
 
-PluginRecord record(std::string id, PluginStatus status, std::string reason = {}) {
-  PluginRecord r;
+host::PluginRecord record(std::string id, host::PluginStatus status, std::string reason = {}) {
+  host::PluginRecord r;
   r.type = plugin_type::snapshotter;
   r.id = std::move(id);
   r.status = status;
@@ -215,8 +215,9 @@ protected:
       std::lock_guard lock(mu_);
       return entries_;
     });
-    entries_.push_back({record("fake", PluginStatus::Ok), fake_});
-    auto r = record("broken", PluginStatus::Error, "overlay is not supported by /var/lib: EINVAL");
+    entries_.push_back({record("fake", host::PluginStatus::Ok), fake_});
+    auto r =
+        record("broken", host::PluginStatus::Error, "overlay is not supported by /var/lib: EINVAL");
     entries_.push_back({r, nullptr});
     socket_path_ = (dir_.path() / "s.sock").string();
     host::api::ServerOptions options;

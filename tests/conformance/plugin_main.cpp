@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "daemon/plugin_set.hpp"
 #include "loader/loader.hpp"
+#include "record/plugin_record.hpp"
 #include "strata/plugin/types.hpp"
 #include "strata/registry/graph.hpp"
 #include "strata/registry/registry.hpp"
@@ -29,6 +30,8 @@
 namespace {
 
 using namespace strata;
+using host::PluginRecord;
+using host::PluginStatus;
 
 constexpr const char* usage_text =
     R"(usage: strata-snapshotter-conformance --plugin FILE.so [--id ID] [--config FILE.toml]

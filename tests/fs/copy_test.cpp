@@ -1,6 +1,7 @@
-// The data and attribute copy (strata/fs/copy.hpp) on a real filesystem: bytes from an offset to
-// the end, owner and mode in the order that keeps set-id bits, nanosecond times on files and
-// symlinks, xattrs with skipped names, and refusals failing or skipped with a warning.
+// The data and attribute copy (strata/fs/copy.hpp) on a real filesystem: whole files by each
+// copy_file method (sparse files: file_copy_test.cpp), owner and mode in the order that keeps
+// set-id bits, nanosecond times on files and symlinks, xattrs with skipped names, and refusals
+// failing or skipped with a warning.
 #include <strata/fs/copy.hpp>
 #include <strata/fs/posix.hpp>
 #include <strata/fs/root.hpp>
@@ -67,30 +68,60 @@ protected:
   UniqueFd dirfd_;
 };
 
-TEST_F(CopyTest, DataFromTheOffsetToTheEnd) {
-  // Larger than the read/write buffer and not a multiple of it.
+TEST_F(CopyTest, WholeFileByEachMethod) {
+  // Larger than the read/write buffer and not a multiple of it, with an all-zero 4 KiB block
+  // (skipped by the read/write loop, which must still read back as zeros) and a zero tail.
   std::string data;
   for (int i = 0; data.size() < 300000; ++i)
     data += std::to_string(i) + ",";
+  data.replace(8192, 4096, std::string(4096, '\0'));
+  data += std::string(5000, '\0');
   UniqueFd in = make_file("in", data);
-  ASSERT_EQ(::lseek(in.get(), 10, SEEK_SET), 10);
-  UniqueFd out = make_file("out", "");
-  ASSERT_TRUE(copy_data(in.get(), out.get(), "in"));
-  EXPECT_EQ(read_all("out"), data.substr(10));
+  for (CopyMethod first : {CopyMethod::Clone, CopyMethod::CopyRange, CopyMethod::ReadWrite}) {
+    const std::string name = "out" + std::to_string(static_cast<int>(first));
+    UniqueFd out = make_file(name, "");
+    FileCopyStats stats;
+    ASSERT_TRUE(copy_file(in.get(), out.get(), "in", &stats, first));
+    EXPECT_EQ(read_all(name), data) << name;
+    if (first == CopyMethod::ReadWrite) {
+      EXPECT_EQ(stats.method, CopyMethod::ReadWrite);
+      EXPECT_LE(stats.bytes_copied, data.size() - 4096) << "the zero block is not written";
+    }
+    if (first != CopyMethod::Clone) {
+      EXPECT_EQ(stats.bytes_cloned, 0u);
+    }
+  }
 
   UniqueFd empty = make_file("empty", "");
-  UniqueFd out2 = make_file("out2", "");
-  ASSERT_TRUE(copy_data(empty.get(), out2.get(), "empty"));
-  EXPECT_EQ(read_all("out2"), "");
+  UniqueFd out2 = make_file("out-empty", "");
+  ASSERT_TRUE(copy_file(empty.get(), out2.get(), "empty"));
+  EXPECT_EQ(read_all("out-empty"), "");
 }
 
-TEST_F(CopyTest, DataErrorsNameTheSource) {
+TEST_F(CopyTest, FileIntoANonEmptyTargetOrFromANonFileIsRefused) {
   UniqueFd in = make_file("in", "abc");
-  UniqueFd ro(::openat(dirfd_.get(), "in", O_RDONLY | O_CLOEXEC));
-  // Writing into a descriptor opened read-only fails both in the kernel copy and the fallback.
-  auto st = copy_data(in.get(), ro.get(), "the source");
+  UniqueFd full = make_file("full", "old bytes");
+  auto st = copy_file(in.get(), full.get(), "in");
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message().find("the source"), std::string::npos) << st.error().message();
+  EXPECT_EQ(st.error().code(), Code::InvalidArgument);
+  EXPECT_NE(st.error().message().find("not empty"), std::string::npos) << st.error().message();
+  EXPECT_EQ(read_all("full"), "old bytes");
+  UniqueFd out = make_file("out", "");
+  auto dir = copy_file(dirfd_.get(), out.get(), "the directory");
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().code(), Code::InvalidArgument);
+}
+
+TEST_F(CopyTest, FileErrorsNameTheSource) {
+  UniqueFd in = make_file("in", "abc");
+  make_file("empty", "");
+  UniqueFd ro(::openat(dirfd_.get(), "empty", O_RDONLY | O_CLOEXEC));
+  // Writing into a descriptor opened read-only fails on every path.
+  for (CopyMethod first : {CopyMethod::Clone, CopyMethod::CopyRange, CopyMethod::ReadWrite}) {
+    auto st = copy_file(in.get(), ro.get(), "the source", nullptr, first);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("the source"), std::string::npos) << st.error().message();
+  }
 }
 
 TEST_F(CopyTest, OwnerThenModeKeepsSetIdBitsAndTimes) {

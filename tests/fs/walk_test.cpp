@@ -67,14 +67,29 @@ TEST_F(WalkTest, KeepsABoundedNumberOfFdsOpen) {
       return sys_error("stat", errno);
     return S_ISDIR(st.st_mode);
   };
+  int opened = 0, depth = 0, deepest = 0;
+  v.opened = [&](int sub, const std::string& name, const WalkPath& at) -> Status {
+    ++opened;
+    deepest = std::max(deepest, ++depth);
+    struct stat st {};
+    if (::fstat(sub, &st) != 0 || !S_ISDIR(st.st_mode))
+      return invalid_argument("opened() without the directory's fd");
+    if (!at.display("").ends_with("/" + name))
+      return invalid_argument("opened() outside " + name + ": " + at.display(""));
+    return {};
+  };
   v.leave = [&](int, const std::string&, const WalkPath&) -> Status {
     ++left;
+    --depth;
     return {};
   };
   Status st = walk_below(fd.get(), dir_, v, 8);
   ASSERT_TRUE(st) << st.error().to_string();
   EXPECT_EQ(entries, 200 + 5 + 2) << "every directory and both leaf files";
   EXPECT_EQ(left, 200 + 5) << "leave for each directory entered";
+  EXPECT_EQ(opened, left) << "opened and leave pair up";
+  EXPECT_EQ(depth, 0);
+  EXPECT_EQ(deepest, 200);
   EXPECT_LE(most - before, 8 + 1) << "the window plus the listing's duplicate";
 }
 

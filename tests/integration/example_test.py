@@ -47,6 +47,29 @@ class ExampleTest(unittest.TestCase):
         self.assertNotIn(os.environ.get("SOURCE_ROOT", "/nonexistent") + "/plugin-api",
                          self.build.log)
 
+    def test_installed_sdk_holds_only_what_authors_use(self):
+        # The host's own types stay out of the SDK: PluginRecord (the host's report on a plugin,
+        # host/record) and http_status (host/api) are neither installed headers nor symbols of
+        # libstrata-plugin.so.
+        sdk = h.find_one(self, os.path.join(self.build.destdir, "**", "include", "strata",
+                                            "plugin", "sdk.hpp"), "installed strata/plugin/sdk.hpp")
+        headers = sorted(os.listdir(os.path.dirname(sdk)))
+        self.assertIn("snapshotter.hpp", headers)
+        self.assertNotIn("plugin_record.hpp", headers)
+        with open(sdk) as f:
+            self.assertNotIn("plugin_record", f.read())
+        nm = shutil.which("nm")
+        if not nm:
+            h.unavailable("`nm` (binutils) is not installed")
+        libs = sorted(glob.glob(os.path.join(self.build.destdir, "**", "libstrata-plugin.so.*"),
+                                recursive=True))
+        self.assertTrue(libs, "installed libstrata-plugin.so not found")
+        proc = h.run([nm, "-D", "--defined-only", "-C", libs[0]])
+        self.assertEqual(proc.returncode, 0, h.describe(proc))
+        self.assertIn("strata::parse_json", proc.stdout)  # the listing is the one we think
+        for host_only in ("PluginRecord", "PluginStatus", "http_status"):
+            self.assertNotIn(host_only, proc.stdout)
+
     def test_exports_only_the_abi(self):
         # -fvisibility=hidden and the SDK's plugin.map (found through pkg-config): the entry and
         # the toolchain marker are the plugin's whole interface, no weak std/Boost symbols.

@@ -85,6 +85,27 @@ TEST(ParseOptions, OwnKeys) {
   EXPECT_FALSE(parse_options({"uidmap=0:1:1"}).idmapped());
 }
 
+TEST(ParseOptions, LoopAndDirectIoAreOurs) {
+  auto p = parse_options({"loop", "direct-io", "ro", "errors=remount-ro"});
+  EXPECT_TRUE(p.loop);
+  EXPECT_TRUE(p.direct_io);
+  EXPECT_EQ(p.flags, static_cast<unsigned long>(MS_RDONLY));
+  EXPECT_EQ(p.data, std::vector<std::string>{"errors=remount-ro"}) << "never given to the fs";
+  EXPECT_FALSE(parse_options({"loop"}).direct_io);
+}
+
+TEST(MountValues, LoopMounts) {
+  using strata::mount::is_readonly;
+  using strata::mount::readonly;
+  EXPECT_FALSE(is_readonly({"ext4", "/img", "", {"loop"}}));
+  EXPECT_TRUE(is_readonly({"ext4", "/img", "", {"loop", "ro"}}));
+  EXPECT_FALSE(is_readonly({"xfs", "/img", "", {"ro", "loop", "rw", "direct-io"}}));
+  auto out = readonly({{"ext4", "/img", "", {"loop", "rw", "direct-io"}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], (Mount{"ext4", "/img", "", {"loop", "direct-io", "ro"}}));
+  EXPECT_TRUE(is_readonly(out[0]));
+}
+
 TEST(MountValues, IsReadonly) {
   using strata::mount::is_readonly;
   EXPECT_TRUE(is_readonly({"bind", "/a", "", {"ro", "rbind"}}));

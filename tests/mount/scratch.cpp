@@ -3,6 +3,7 @@
 #include <strata/fs/root.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
@@ -38,6 +39,15 @@ std::string Scratch::file(const std::string& rel, const std::string& content) co
   std::filesystem::create_directories(std::filesystem::path(p).parent_path());
   std::ofstream(p, std::ios::binary) << content;
   return p;
+}
+
+int create_errno(const std::string& path) {
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  return 0;
 }
 
 std::string read_file(const std::string& path) {

@@ -34,6 +34,8 @@ private:
   std::string path_;
 };
 
+/// errno of creating a file at `path` (0 on success; the file is then removed).
+int create_errno(const std::string& path);
 /// Reads a whole file; "" when it cannot be read.
 std::string read_file(const std::string& path);
 using strata::testing::is_mount_point;

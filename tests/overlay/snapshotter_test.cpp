@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <thread>
 #include <unistd.h>
 
@@ -723,6 +724,7 @@ TEST_F(OverlayTest, SlowChownCopiesWithShiftedOwners) {
   reopen(c, f);
   layer("base", "", {{"etc/passwd", "root"}, {"home/u/file", "u"}, {"home/u/gone", "g"}});
   ASSERT_EQ(::chown((root_ + "/snapshots/1/fs/home/u/file").c_str(), 5, 6), 0);
+  ASSERT_EQ(::setxattr((root_ + "/snapshots/1/fs/home/u/file").c_str(), "user.note", "n", 1, 0), 0);
   ASSERT_EQ(::link((root_ + "/snapshots/1/fs/etc/passwd").c_str(),
                    (root_ + "/snapshots/1/fs/etc/passwd-link").c_str()),
             0);
@@ -738,6 +740,9 @@ TEST_F(OverlayTest, SlowChownCopiesWithShiftedOwners) {
   ASSERT_EQ(::stat((at.path() + "/home/u/file").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 100005u);
   EXPECT_EQ(st.st_gid, 200006u);
+  char note[8] = {};
+  EXPECT_EQ(::getxattr((at.path() + "/home/u/file").c_str(), "user.note", note, sizeof note), 1)
+      << "xattrs are copied";
   EXPECT_EQ(read_file(at.path() + "/top"), "t");
   EXPECT_FALSE(exists(at.path() + "/home/u/gone")) << "whiteouts of the parents still apply";
   struct stat a {

@@ -1,5 +1,4 @@
 // The SDK's value types: one JSON conversion each, round trips and helpful errors.
-#include "strata/plugin/plugin_record.hpp"
 #include "strata/plugin/sdk.hpp"
 
 #include <gtest/gtest.h>
@@ -164,22 +163,6 @@ TEST(Json, UsageAndMetaAndPlatform) {
   EXPECT_EQ(p->architecture, "amd64");
   EXPECT_FALSE(parse_platform("linux").ok());
   EXPECT_FALSE(parse_platform("linux//v8").ok());
-}
-
-TEST(Json, PluginRecordIsFlat) {
-  PluginRecord r;
-  r.type = plugin_type::snapshotter;
-  r.id = "overlayfs";
-  r.requires_list = {"strata.content.v1.*"};
-  r.meta.capabilities = {"rebase"};
-  r.status = PluginStatus::Skip;
-  r.reason = "no overlay";
-  r.file = "/x.so";
-  auto v = json::value_from(r);
-  EXPECT_EQ(v.at("status").as_string(), "skip");
-  EXPECT_EQ(v.at("capabilities").as_array().size(), 1u);
-  EXPECT_EQ(v.at("requires").as_array().size(), 1u);
-  EXPECT_EQ(round_trip(r), r);
 }
 
 TEST(Json, MalformedTextIsInvalidArgument) {

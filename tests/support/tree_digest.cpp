@@ -42,6 +42,15 @@ struct Item {
   std::string xattrs;      // " xattr:k=v..." in name order
 };
 
+// openat with O_NOATIME, so that reading does not move the atimes a listing shows; without it
+// when the caller may not (EPERM: neither owner nor CAP_FOWNER).
+int open_noatime(int dirfd, const char* name, int flags) {
+  int fd = ::openat(dirfd, name, flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM)
+    fd = ::openat(dirfd, name, flags);
+  return fd;
+}
+
 // The magic-link path of (dirfd, name): l*xattr on it never follows `name`.
 std::string at_path(int dirfd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
@@ -84,7 +93,7 @@ Result<std::string> xattrs_of(int dirfd, const std::string& name, const std::str
 }
 
 Result<std::string> content_of(int dirfd, const std::string& name, const std::string& rel) {
-  Fd f(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  Fd f(open_noatime(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (f.fd < 0)
     return io_error("open " + rel, errno);
   digest::Sha256 h;
@@ -106,7 +115,7 @@ Result<std::string> content_of(int dirfd, const std::string& name, const std::st
 // following a symlink.
 Status collect(int dirfd, const std::string& rel, const TreeDigestOptions& opts,
                std::vector<Item>& out) {
-  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  int dup = open_noatime(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
   if (!d) {
     int err = errno;
@@ -139,6 +148,11 @@ Status collect(int dirfd, const std::string& rel, const TreeDigestOptions& opts,
         return io_error("readlink " + it.rel, errno);
       buf.resize(static_cast<std::size_t>(n));
       it.link_target = std::move(buf);
+      // readlink moves the atime and has no O_NOATIME: put it back (where the caller may).
+      if (opts.exact_times) {
+        const struct timespec t[2] = {it.st.st_atim, {0, UTIME_OMIT}};
+        (void)::utimensat(dirfd, name.c_str(), t, AT_SYMLINK_NOFOLLOW);
+      }
     }
     auto x = xattrs_of(dirfd, name, it.rel, opts);
     if (!x)
@@ -148,7 +162,7 @@ Status collect(int dirfd, const std::string& rel, const TreeDigestOptions& opts,
     const std::string child_rel = it.rel;
     out.push_back(std::move(it));
     if (is_dir) {
-      Fd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      Fd child(open_noatime(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (child.fd < 0)
         return io_error("open directory " + child_rel, errno);
       if (auto st = collect(child.fd, child_rel, opts, out); !st)
@@ -161,10 +175,21 @@ Status collect(int dirfd, const std::string& rel, const TreeDigestOptions& opts,
 } // namespace
 
 Result<std::string> tree_listing(const std::string& root, const TreeDigestOptions& opts) {
-  Fd top(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd top(open_noatime(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (top.fd < 0)
     return not_found("tree listing: " + root + " is not a directory: " + std::strerror(errno));
   std::vector<Item> items;
+  if (opts.include_root) {
+    Item it;
+    it.rel = ".";
+    if (::fstat(top.fd, &it.st) != 0)
+      return io_error("stat " + root, errno);
+    auto x = xattrs_of(top.fd, ".", root, opts);
+    if (!x)
+      return x.error();
+    it.xattrs = std::move(*x);
+    items.push_back(std::move(it));
+  }
   if (auto st = collect(top.fd, "", opts, items); !st)
     return st.error().wrap("tree listing of " + root);
   // Byte order of whole paths, so the listing does not depend on the walk.
@@ -189,7 +214,10 @@ Result<std::string> tree_listing(const std::string& root, const TreeDigestOption
       if (!fresh)
         l << " link=" << pos->second;
     }
-    if (S_ISDIR(st.st_mode) ? opts.dir_mtimes : opts.mtimes)
+    if (opts.exact_times)
+      l << " atime=" << st.st_atim.tv_sec << "." << st.st_atim.tv_nsec
+        << " mtime=" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec;
+    else if (S_ISDIR(st.st_mode) ? opts.dir_mtimes : opts.mtimes)
       l << " mtime=" << st.st_mtim.tv_sec;
     l << it.xattrs << "\n";
     out += l.str();

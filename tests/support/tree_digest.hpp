@@ -20,13 +20,20 @@ struct TreeDigestOptions {
   std::vector<std::string> exclude_xattrs = {"security.selinux"};
   /// Treat 0:0 character devices as absent (overlay whiteouts seen in an upperdir).
   bool skip_whiteout_devices = false;
+  /// Include every entry's atime and mtime to the nanosecond, directories' too (a tree copy's
+  /// test). Listing never moves them itself where the caller may (owner or CAP_FOWNER): files
+  /// and directories are read with O_NOATIME, a symlink's atime is put back after readlink.
+  bool exact_times = false;
+  /// Include a line "." for the root directory itself (its mode, owner, times, xattrs).
+  bool include_root = false;
 };
 
 /// The canonical listing: one line per entry below `root` (root itself excluded), sorted by the
 /// bytes of its relative path: "<path> mode=<octal st_mode> owner=<uid>:<gid>", then for
 /// regular files "size=<n> sha256:<content>", for symlinks "-> <target>", for devices
 /// "rdev=<major>:<minor>", for every later path of an inode with nlink > 1 "link=<first path>",
-/// optional "mtime=<s>", and " xattr:<name>=<value digest>" per xattr in name order.
+/// optional "mtime=<s>" or "atime=<s>.<ns> mtime=<s>.<ns>", and " xattr:<name>=<value digest>"
+/// per xattr in name order.
 /// Errors: NotFound (root missing or not a directory); Internal on I/O, naming the path.
 Result<std::string> tree_listing(const std::string& root, const TreeDigestOptions& opts = {});
 

@@ -1,12 +1,15 @@
 // The walking differ end to end on real files: a layer ingested into a real content store,
 // applied onto a bind directory or into an overlay upperdir, through stream processors.
 #include "differ.hpp"
+#include "fs_image.hpp"
 #include "recording_logger.hpp"
 #include "store.hpp"
 #include "tar_builder.hpp"
 
 #include <strata/contentio/ingest.hpp>
 #include <strata/digest/sha256.hpp>
+#include <strata/mount/loop.hpp>
+#include <strata/mount/temp.hpp>
 
 #include <gtest/gtest.h>
 
@@ -18,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 namespace {
 
@@ -144,6 +148,99 @@ TEST_F(WalkingApply, WhiteoutsRemoveFilesOnABindDirectory) {
   EXPECT_FALSE(stdfs::exists(target / "opaque/old"));
   EXPECT_EQ(slurp(target / "opaque/new"), "n");
   EXPECT_FALSE(stdfs::exists(target / ".wh.gone"));
+}
+
+// A blockfile snapshot's mount: the differ mounts the image itself and detaches it again.
+TEST_F(WalkingApply, LoopImageIsMountedForTheApplyAndDetachedAfterwards) {
+  STRATA_REQUIRE_LOOP_DEVICES();
+  const std::string img = (dir_ / "snapshot.img").string();
+  STRATA_MAKE_FS_IMAGE(img, "ext4", strata::testing::kSmallExt4Image);
+  auto attached_to_image = [&] {
+    auto loops = strata::mount::attached_loops();
+    EXPECT_TRUE(loops) << loops.error().to_string();
+    int n = 0;
+    for (const auto& l : loops ? *loops : std::vector<strata::mount::LoopInfo>{})
+      n += l.backing_file == img ? 1 : 0;
+    return n;
+  };
+  const std::vector<Mount> mounts = {Mount{"ext4", img, "", {"loop", "rw"}}};
+
+  spit(dir_ / "l1/etc/hostname", "strata\n");
+  spit(dir_ / "l1/gone", "x");
+  auto [tar1, gz1] = layer("l1");
+  strata::ApplyOptions opts;
+  opts.sync_fs = true;
+  auto r = differ().apply(ingest(gz1, strata::media_type::layer_tar_gzip), mounts, opts);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->digest, strata::digest::sha256_of(tar1));
+  EXPECT_EQ(attached_to_image(), 0) << "the apply's temporary mount must detach the device";
+
+  spit(dir_ / "l2/.wh.gone", "");
+  spit(dir_ / "l2/new", "n");
+  auto [tar2, gz2] = layer("l2");
+  r = differ().apply(ingest(tar2, strata::media_type::layer_tar), mounts, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(attached_to_image(), 0);
+
+  auto st = strata::mount::with_readonly_temp_mount(
+      mounts,
+      [&](const std::string& root) -> strata::Status {
+        EXPECT_EQ(slurp(root + "/etc/hostname"), "strata\n");
+        EXPECT_EQ(slurp(root + "/new"), "n");
+        EXPECT_FALSE(stdfs::exists(root + "/gone")) << "whiteouts remove, as on a directory";
+        EXPECT_FALSE(stdfs::exists(root + "/.wh.gone"));
+        return {};
+      },
+      dir_.string());
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_EQ(attached_to_image(), 0);
+
+  // A layer that fails halfway still unmounts and detaches the image.
+  auto bad =
+      differ().apply(ingest(std::string(1024, 'x'), strata::media_type::layer_tar), mounts, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(attached_to_image(), 0);
+}
+
+// Comparing two blockfile snapshots: both images are mounted read-only while they are walked.
+TEST_F(WalkingApply, CompareMountsLoopImagesReadOnly) {
+  STRATA_REQUIRE_LOOP_DEVICES();
+  const std::string lower_img = (dir_ / "lower.img").string();
+  const std::string upper_img = (dir_ / "upper.img").string();
+  STRATA_MAKE_FS_IMAGE(lower_img, "ext4", strata::testing::kSmallExt4Image);
+  auto image_mount = [](const std::string& img) {
+    return std::vector<Mount>{Mount{"ext4", img, "", {"loop", "rw"}}};
+  };
+  spit(dir_ / "l1/gone", "x");
+  spit(dir_ / "l1/kept", "k");
+  auto [tar1, gz1] = layer("l1");
+  ASSERT_TRUE(
+      differ().apply(ingest(tar1, strata::media_type::layer_tar), image_mount(lower_img), {}));
+  stdfs::copy_file(lower_img, upper_img);
+  spit(dir_ / "l2/.wh.gone", "");
+  spit(dir_ / "l2/added", "a");
+  auto [tar2, gz2] = layer("l2");
+  ASSERT_TRUE(
+      differ().apply(ingest(tar2, strata::media_type::layer_tar), image_mount(upper_img), {}));
+  const auto before = slurp(upper_img);
+
+  auto diff = differ().compare(image_mount(lower_img), image_mount(upper_img), {});
+  ASSERT_TRUE(diff) << diff.error().to_string();
+  EXPECT_EQ(slurp(upper_img), before) << "a comparison never writes to a snapshot";
+  auto loops = strata::mount::attached_loops();
+  ASSERT_TRUE(loops);
+  for (const auto& l : *loops)
+    EXPECT_TRUE(l.backing_file.find(dir_.string()) == std::string::npos) << l.backing_file;
+
+  // The diff turns the lower tree into the upper one.
+  const auto target = dir_ / "target";
+  spit(target / "gone", "x");
+  spit(target / "kept", "k");
+  auto r = differ().apply(*diff, {Mount{"bind", target.string(), "", {"rbind"}}}, {});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_FALSE(stdfs::exists(target / "gone"));
+  EXPECT_EQ(slurp(target / "kept"), "k");
+  EXPECT_EQ(slurp(target / "added"), "a");
 }
 
 TEST_F(WalkingApply, OverlayMountGetsOverlayWhiteoutsInItsUpperdir) {

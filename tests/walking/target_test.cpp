@@ -111,13 +111,30 @@ TEST(ApplyTarget, EverythingElseIsNotImplemented) {
   }
 }
 
+TEST(ApplyTarget, LoopImageIsMountedByTheApply) {
+  const std::vector<Mount> mounts = {Mount{"ext4", "/s/snapshots/7", "", {"loop", "rw"}}};
+  auto t = apply_target(mounts);
+  ASSERT_TRUE(t) << t.error().to_string();
+  EXPECT_EQ(t->image, mounts);
+  EXPECT_TRUE(t->dir.empty()) << "known once apply() has mounted the image";
+  EXPECT_EQ(t->whiteouts, strata::archive::WhiteoutMode::Remove);
+  auto unknown = apply_target(mounts, strata::ApplyTarget::UpperdirUnknownLowers);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), Code::NotImplemented);
+}
+
 TEST(ApplyTarget, ReadOnlyOrRelativeTargetsAreInvalid) {
-  auto ro = apply_target({Mount{"bind", "/a", "", {"rbind", "ro"}}});
-  ASSERT_FALSE(ro);
-  EXPECT_EQ(ro.error().code(), Code::InvalidArgument);
-  auto rel = apply_target({Mount{"bind", "a/b", "", {"rbind"}}});
-  ASSERT_FALSE(rel);
-  EXPECT_EQ(rel.error().code(), Code::InvalidArgument);
+  const std::vector<Mount> cases = {
+      Mount{"bind", "/a", "", {"rbind", "ro"}},
+      Mount{"bind", "a/b", "", {"rbind"}},
+      Mount{"ext4", "/s/snapshots/7", "", {"loop", "ro"}},
+      Mount{"xfs", "snapshots/7", "", {"loop"}},
+  };
+  for (const auto& m : cases) {
+    auto t = apply_target({m});
+    ASSERT_FALSE(t) << m.source;
+    EXPECT_EQ(t.error().code(), Code::InvalidArgument) << t.error().to_string();
+  }
 }
 
 TEST(PlainDirectory, NoMountsIsTheEmptyTreeAndOverlayNeedsAMount) {

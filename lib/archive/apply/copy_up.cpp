@@ -251,7 +251,7 @@ Result<fs::UniqueFd> copy_into(const fs::Root& root, Look& from, const std::stri
     if (!out)
       return fs::sys_error("cannot create the copy of " + shown, errno);
     undo.add(cur, base, 0);
-    STRATA_TRY(fs::copy_data(in.get(), out.get(), shown));
+    STRATA_TRY(fs::copy_file(in.get(), out.get(), shown));
     if (auto a = copy_attrs(Node{in.get(), -1, {}}, Node{out.get(), -1, {}}, now, shown, opts, true,
                             true);
         !a)

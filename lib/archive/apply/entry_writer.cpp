@@ -1,5 +1,6 @@
 #include "entry_writer.hpp"
 
+#include <strata/fs/copy.hpp>
 #include <strata/plugin/try.hpp>
 
 #include <cerrno>
@@ -313,10 +314,8 @@ Status EntryWriter::set_xattrs(archive_entry* e, int fd, int parent, const std::
     if (rc == 0)
       continue;
     const int err = errno;
-    // Refused by the filesystem or our privileges: an unknown namespace, user.* on a symlink
-    // or device, trusted.* without CAP_SYS_ADMIN, a value larger than the filesystem holds.
-    const bool refused =
-        err == ENOTSUP || err == EPERM || err == EACCES || err == E2BIG || err == ERANGE;
+    // Refused by the filesystem or our privileges (fs::xattr_refused), not a broken apply.
+    const bool refused = fs::xattr_refused(err);
     if (refused && opts_.unsupported_xattrs == XattrPolicy::SkipWithWarning) {
       if (opts_.warn)
         opts_.warn("skipped xattr " + std::string(n) + " on " + base + ": " + std::strerror(err));

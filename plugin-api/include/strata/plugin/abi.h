@@ -40,7 +40,12 @@ extern "C" {
  *    directory (whiteouts lost). Plugins built for 1.x export strata_plugin_v1 and are refused
  *    by name before they load; rebuilding them against this SDK is the whole migration.
  *    2.0 also took out of the SDK what only the host uses: http_status (now in stratad's
- *    host/api/response.hpp). */
+ *    host/api/response.hpp), and later, at the same version, PluginRecord and PluginStatus
+ *    (plugin_record.hpp, now host/record/plugin_record.hpp, in namespace strata::host). That
+ *    move needs no bump: no plugin builds or reads a record, no interface takes one, and no
+ *    layout a plugin shares with the host changed; libstrata-plugin.so only stopped defining
+ *    to_string(PluginStatus) and the record's two JSON conversions, which stratad and the CLI
+ *    called, never a plugin. plugin-api/abi-layout.txt was re-recorded at 2.0 without them. */
 #define STRATA_PLUGIN_ABI_MAJOR 2
 /** Compatible additions (appended descriptor fields, virtual functions appended to host-provided
  * interfaces, new types and functions in the SDK library) bump the minor; a new major starts

@@ -1,15 +1,17 @@
 #pragma once
 /// \file
-/// Copying one inode's bytes and attributes onto another: the data (in-kernel where it can),
-/// then owner, xattrs, mode and times in the order that keeps each of them. Shared by the
-/// archive's overlay copy-up and the overlay snapshotter's ownership-shifting copy, so that both
-/// keep the same details (set-id bits, security.capability, nanosecond times).
+/// Copying one inode's bytes and attributes onto another: a whole file's data (reflinked, or in
+/// the kernel over its data extents, never turning holes into zeros), then owner, xattrs, mode and
+/// times in the order that keeps each of them. Shared by the archive's overlay copy-up and the tree
+/// copy (tree_copy.hpp), so that both keep the same details (set-id bits, security.capability,
+/// nanosecond times, holes).
 
 #include <strata/plugin/error.hpp>
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,6 +33,12 @@ struct Node {
   /// The entry `name` of the open directory `dir` (borrowed), never followed.
   static Node at(int dir, std::string name) { return Node{-1, dir, std::move(name)}; }
 };
+
+/// True when setting an xattr failed because the target refuses it rather than because the copy
+/// broke: ENOTSUP (a namespace or filesystem without it, user.* on a symlink or device), EPERM or
+/// EACCES (trusted.* or security.* without the privilege), E2BIG or ERANGE (a value larger than the
+/// filesystem holds). The one rule behind XattrCopy::skip_refused and the archive's XattrPolicy.
+bool xattr_refused(int err) noexcept;
 
 /// How copy_xattrs() treats names and refusals.
 struct XattrCopy {
@@ -73,11 +81,43 @@ struct AttrCopy {
 Status copy_attrs(const Node& from, const Node& to, const struct stat& st, std::string_view shown,
                   const AttrCopy& what);
 
-/// Copies the bytes of `in` from its offset to its end onto `out` at its offset: copy_file_range
-/// (in the kernel, reflinked where the filesystem can), falling back to read/write from where it
-/// stopped when the kernel cannot (across filesystems on old kernels, or a filesystem without
-/// it). `shown` names the source in messages.
-/// Errors by errno (sys_error): reading `in`, writing `out`.
-Status copy_data(int in, int out, std::string_view shown);
+/// How copy_file() moved a file's bytes, cheapest first.
+enum class CopyMethod {
+  /// FICLONE: the target shares the source's extents (a reflink); nothing was written.
+  Clone,
+  /// copy_file_range(2) over the source's data extents only (SEEK_DATA/SEEK_HOLE); the
+  /// filesystem may still share or copy them in place.
+  CopyRange,
+  /// pread/pwrite, all-zero 4 KiB blocks skipped (left as holes) instead of written.
+  ReadWrite,
+};
+
+/// What one copy_file() did.
+struct FileCopyStats {
+  /// Bytes shared with the source by FICLONE (the source's size when cloned, else 0).
+  std::uint64_t bytes_cloned = 0;
+  /// Data bytes moved by copy_file_range or written; holes and skipped zero blocks not counted.
+  std::uint64_t bytes_copied = 0;
+  /// The method that ran; ReadWrite when copy_file_range gave up part way.
+  CopyMethod method = CopyMethod::Clone;
+};
+
+/// Copies the whole regular file `in` onto `out`, an empty regular file open for writing (both
+/// at offset 0; where they are left is unspecified), keeping holes: FICLONE when the filesystem
+/// can share the extents; else copy_file_range over the data extents only, then ftruncate to the
+/// source's size so that trailing holes stay holes; else (copy_file_range refused with EXDEV,
+/// ENOSYS, EOPNOTSUPP or EINVAL, or no SEEK_DATA) a read/write loop that seeks over all-zero
+/// blocks. A sparse file never turns dense. `shown` names the source in messages; `stats`, when
+/// set, receives what was done.
+/// Errors: InvalidArgument when `in` is not a regular file or `out` is not empty; by errno
+/// (sys_error), naming `shown`: stat, clone (other than "cannot clone here"), seek, read of `in`;
+/// write or truncate of `out` (ENOSPC: ResourceExhausted).
+Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats = nullptr);
+
+/// copy_file() starting at `first` instead of Clone: CopyRange skips FICLONE, ReadWrite runs the
+/// read/write fallback alone over the whole file, as where SEEK_DATA is missing (every byte read,
+/// all-zero blocks left as holes). For tests and benches that must exercise or measure one path;
+/// production code calls the overload above. Errors: as copy_file().
+Status copy_file(int in, int out, std::string_view shown, FileCopyStats* stats, CopyMethod first);
 
 } // namespace strata::fs

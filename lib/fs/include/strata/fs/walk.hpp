@@ -36,6 +36,11 @@ struct WalkVisitor {
   /// a directory: it is opened with O_DIRECTORY | O_NOFOLLOW; ENOENT there skips it, as a
   /// concurrent removal). An error stops the walk with it.
   std::function<Result<bool>(int dirfd, const std::string& name, const WalkPath& at)> enter;
+  /// Each directory descended into, once the walk has opened (O_NOFOLLOW) and listed it: `fd` is
+  /// that directory itself (borrowed, valid during the call), `at` already inside it
+  /// (at.display("") is its path). Called exactly once for each directory `leave` will be called
+  /// for, so a visitor can keep state per level (a tree copy's target directories). Optional.
+  std::function<Status(int fd, const std::string& name, const WalkPath& at)> opened;
   /// Each directory entered, after everything below it was visited. Optional.
   std::function<Status(int dirfd, const std::string& name, const WalkPath& at)> leave;
 };

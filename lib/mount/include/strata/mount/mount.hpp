@@ -18,11 +18,18 @@ namespace strata::mount {
 ///   tree with "rbind"; with uidmap= and gidmap= an idmapped bind (see idmapped_bind);
 /// - "overlay": mount_overlay with OverlayMethod::Auto;
 /// - anything else: mount(2) with the flags and the data string; with uidmap= and gidmap= the
-///   new mount is then replaced by an idmapped clone of itself.
+///   new mount is then replaced by an idmapped clone of itself. With the "loop" option the
+///   source is an image file: it is attached to a free loop device (LoopDevice::attach with
+///   autoclear, read-only for "ro", direct I/O for "direct-io") and that device is mounted.
+///   The mount is then the device's only user, so unmounting it detaches the device; when the
+///   mount fails the device is detached before the error returns.
 /// Propagation options ("private", "rslave", ...) are applied last.
-/// Errors: InvalidArgument for "X-strata."/"X-containerd." options left unconsumed and for a bad
-/// m.target; NotImplemented for "loop"; otherwise by errno, with a message naming type, source,
-/// target, options and the errno, plus a hint where a common cause is known.
+/// Errors: InvalidArgument for "X-strata."/"X-containerd." options left unconsumed, for a bad
+/// m.target, for "direct-io" without "loop" and for "loop" with a bind, overlay or remount;
+/// those of LoopDevice::attach (NotFound for a missing image, Unavailable without
+/// /dev/loop-control, ...), prefixed with the mount; otherwise by errno, with a message naming
+/// type, source (for a loop mount the image and the loop device), target, options and the
+/// errno, plus a hint where a common cause is known.
 Status mount_one(const Mount& m, const std::string& root);
 
 /// Mounts every entry in order (later mounts may stack on or below earlier ones). When one

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// fstab-style mount options as data: which become mount(2) flags, which become filesystem data,
-/// and which we interpret ourselves (uidmap=, gidmap=, loop). Also the pure transformations of
-/// Mount values (read-only form, volatile removal) that need no system call.
+/// and which we interpret ourselves (uidmap=, gidmap=, loop, direct-io). Also the pure
+/// transformations of Mount values (read-only form, volatile removal) that need no system call.
 
 #include <strata/plugin/mount.hpp>
 
@@ -34,8 +34,12 @@ struct ParsedOptions {
   std::optional<std::string> uidmap;
   /// Value of "gidmap=", same form.
   std::optional<std::string> gidmap;
-  /// "loop": the source is a file to attach to a loop device (not supported yet).
+  /// "loop": the source is a filesystem image file; mount_one() attaches it to a loop device
+  /// (read-only with "ro") and mounts that device instead (see loop.hpp).
   bool loop = false;
+  /// "direct-io": the loop device reads and writes its image with direct I/O (LO_FLAGS_DIRECT_IO).
+  /// Meaningful with "loop" only; never passed to the filesystem.
+  bool direct_io = false;
   /// Options starting with "X-strata." or "X-containerd.": meant for a layer above this one;
   /// mount_one() refuses to mount while any is left.
   std::vector<std::string> internal;
@@ -61,7 +65,8 @@ bool is_readonly(const Mount& m);
 /// - overlay: "workdir=", "uidmap=" and "gidmap=" dropped, "upperdir=U" folded into the front of
 ///   "lowerdir=" (U:L...), "ro"/"rw" dropped; a result with a single layer becomes a read-only
 ///   recursive bind of it, because overlay refuses one lowerdir without an upperdir;
-/// - everything else: "rw" and "ro" removed, then "ro" appended.
+/// - everything else: "rw" and "ro" removed, then "ro" appended ("loop" and "direct-io" stay, so
+///   a loop mount becomes a read-only loop device).
 /// The input is not modified.
 std::vector<Mount> readonly(std::vector<Mount> mounts);
 

@@ -1,8 +1,10 @@
-#include "strata/plugin/plugin_record.hpp"
+#include "record/plugin_record.hpp"
 
+// The SDK's private field helpers (plugin-api/src, not installed): the record reads its fields
+// as the SDK's own value types do, with the same "missing field" messages.
 #include "json_fields.hpp"
 
-namespace strata {
+namespace strata::host {
 
 std::string_view to_string(PluginStatus s) noexcept {
   switch (s) {
@@ -59,4 +61,4 @@ PluginRecord tag_invoke(const json::value_to_tag<PluginRecord>&, const json::val
   return r;
 }
 
-} // namespace strata
+} // namespace strata::host
