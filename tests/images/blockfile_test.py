@@ -86,13 +86,7 @@ class BlockfileUnpackTest(unittest.TestCase):
     def test_umoci_interop_image(self):
         out = tempfile.mkdtemp(prefix="strata-blockfile-interop-")
         self.addCleanup(shutil.rmtree, out, True)
-        script = os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "images", "interop",
-                              "make-umoci-image.py")
-        proc = h.run(["python3", script, out], timeout=300)
-        if proc.returncode == 3:
-            h.unavailable("umoci or skopeo is missing (scripts/setup.sh installs them): " +
-                          proc.stderr.strip())
-        self.assertEqual(proc.returncode, 0, h.describe(proc))
+        s.umoci_fixtures(self, out)
         self.stack.strata("image", "import", os.path.join(out, "umoci"))
         self.unpack_both("interop", os.path.join(out, "rootfs-interop"))
 
