@@ -108,7 +108,8 @@ Result<Usage> DirSnapshotter::usage(const std::string& key) {
     STRATA_TRY_ASSIGN(auto rec, tx.get_info(key));
     if (rec.info.kind != Kind::Active)
       return rec.usage;
-    auto u = measure(rec.id);
+    STRATA_TRY_ASSIGN(auto snap, tx.get_snapshot(key));
+    auto u = measure(snap);
     if (!u)
       return std::move(u).error().wrap("usage of snapshot " + q(key));
     return *u;
@@ -182,7 +183,8 @@ Status DirSnapshotter::commit(const std::string& name, const std::string& key,
     STRATA_TRY_ASSIGN(auto rec, tx.get_info(key));
     Usage u;
     if (rec.info.kind == Kind::Active) {
-      auto measured = measure(rec.id);
+      STRATA_TRY_ASSIGN(auto snap, tx.get_snapshot(key));
+      auto measured = measure(snap);
       if (!measured)
         return std::move(measured).error().wrap("commit " + q(key));
       u = *measured;

@@ -73,8 +73,8 @@ std::vector<std::string> OverlaySnapshotter::computed_labels() const {
   return {};
 }
 
-Result<Usage> OverlaySnapshotter::measure(SnapshotId id) const {
-  return fs::disk_usage(fs_dir(id));
+Result<Usage> OverlaySnapshotter::measure(const metastore::Snapshot& s) const {
+  return fs::disk_usage(fs_dir(s.id));
 }
 
 Status OverlaySnapshotter::populate(const snapdir::Creating& c) {

@@ -52,7 +52,7 @@ protected:
   std::vector<Mount> build_mounts(const metastore::Snapshot& s,
                                   const Labels& labels) const override;
   /// Disk usage of the snapshot's fs/ (its upper layer only).
-  Result<Usage> measure(metastore::SnapshotId id) const override;
+  Result<Usage> measure(const metastore::Snapshot& s) const override;
   /// Adds upperdir_label when Config::upperdir_label is set.
   Info decorate(Info info, metastore::SnapshotId id) const override;
   std::vector<std::string> computed_labels() const override;

@@ -103,7 +103,7 @@ TEST_F(FileCopyTest, SparseFileStaysSparseOnExt4WhichFallsBackFromClone) {
   if (!root())
     GTEST_SKIP() << "loop devices and mounts need root";
   {
-    LoopFs ext4(dir_, "ext4", "ext4", 64 * kMiB, {"-q", "-F"});
+    LoopFs ext4(dir_, "ext4", "ext4", 64 * kMiB);
     ASSERT_TRUE(ext4.ok()) << ext4.error();
     EXPECT_EQ(loops_backed_below(dir_).size(), 1u);
     expect_sparse_copies(ext4.path(), false);
@@ -141,7 +141,7 @@ TEST_F(FileCopyTest, ReflinkOnXfsSharesEveryExtent) {
   if (!root())
     GTEST_SKIP() << "loop devices and mounts need root";
   {
-    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-q", "-f", "-m", "reflink=1"});
+    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-m", "reflink=1"});
     ASSERT_TRUE(xfs.ok()) << xfs.error();
     EXPECT_EQ(loops_backed_below(dir_).size(), 1u);
     const std::string src = xfs.path() + "/data", dst = xfs.path() + "/copy";
@@ -177,7 +177,7 @@ TEST_F(FileCopyTest, ExtentUsageCountsWhatAnOverwriteUnshared) {
   if (!root())
     GTEST_SKIP() << "loop devices and mounts need root";
   {
-    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-q", "-f", "-m", "reflink=1"});
+    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-m", "reflink=1"});
     ASSERT_TRUE(xfs.ok()) << xfs.error();
     const std::string src = xfs.path() + "/data", dst = xfs.path() + "/copy";
     write_at(src, pattern(8 * kMiB), 0, 8 * kMiB);

@@ -243,7 +243,7 @@ TEST_F(TreeCopyTest, OwnerMappingShiftsOwnersAndKeepsTheRest) {
 
 TEST_F(TreeCopyTest, OnExt4ItCopiesAndIsExact) {
   {
-    LoopFs ext4(dir_, "ext4", "ext4", 64 * kMiB, {"-q", "-F"});
+    LoopFs ext4(dir_, "ext4", "ext4", 64 * kMiB);
     ASSERT_TRUE(ext4.ok()) << ext4.error();
     EXPECT_EQ(loops_backed_below(dir_).size(), 1u);
     TreeCopyStats s = copy_exact(ext4.path());
@@ -256,7 +256,7 @@ TEST_F(TreeCopyTest, OnExt4ItCopiesAndIsExact) {
 
 TEST_F(TreeCopyTest, OnReflinkXfsEveryFileIsCloned) {
   {
-    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-q", "-f", "-m", "reflink=1"});
+    LoopFs xfs(dir_, "xfs", "xfs", 300 * kMiB, {"-m", "reflink=1"});
     ASSERT_TRUE(xfs.ok()) << xfs.error();
     EXPECT_EQ(loops_backed_below(dir_).size(), 1u);
     TreeCopyStats s = copy_exact(xfs.path());

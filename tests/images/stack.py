@@ -32,16 +32,21 @@ def need_root():
 
 
 class Stack:
-    """stratad on a private root under `workdir` with the five plugins."""
+    """stratad on a private root under `workdir` with the five plugins, plus `more_plugins`
+    ({env var: (file name, uri)}: each installed and required too)."""
 
-    def __init__(self, test, workdir, root=None, extra_config=""):
+    def __init__(self, test, workdir, root=None, extra_config="", more_plugins=None):
         need_root()
         self.test = test
         self.workdir = workdir
         self.plugins = os.path.join(workdir, "plugins")
+        required = list(REQUIRED)
         for var, name in PLUGINS.items():
             h.install_plugin(h.env_path(var, "the built " + name), self.plugins)
-        self.config = h.write_config(os.path.join(workdir, "config.toml"), required=REQUIRED,
+        for var, (name, uri) in (more_plugins or {}).items():
+            h.install_plugin(h.env_path(var, "the built " + name), self.plugins)
+            required.append(uri)
+        self.config = h.write_config(os.path.join(workdir, "config.toml"), required=required,
                                      extra=extra_config)
         self.root = root
         self.daemon = None
@@ -67,8 +72,8 @@ class Stack:
     def strata_json(self, *args, timeout=h.COMMAND_TIMEOUT):
         return json.loads(self.strata(*args, "--json", timeout=timeout).stdout)
 
-    def snapshots(self):
-        return self.strata_json("snapshots", "ls")
+    def snapshots(self, snapshotter="overlayfs"):
+        return self.strata_json("snapshots", "--snapshotter", snapshotter, "ls")
 
     def actives(self):
         return [i["name"] for i in self.snapshots() if i["kind"] == "Active"]
@@ -76,14 +81,14 @@ class Stack:
     def committed(self):
         return sorted(i["name"] for i in self.snapshots() if i["kind"] == "Committed")
 
-    def remove_all_snapshots(self):
-        """Removes every snapshot, children before parents."""
-        infos = self.snapshots()
+    def remove_all_snapshots(self, snapshotter="overlayfs"):
+        """Removes every snapshot of `snapshotter`, children before parents."""
+        infos = self.snapshots(snapshotter)
         while infos:
             parents = {i.get("parent") for i in infos}
             leaves = [i["name"] for i in infos if i["name"] not in parents]
-            self.strata("snapshots", "rm", *leaves)
-            infos = self.snapshots()
+            self.strata("snapshots", "--snapshotter", snapshotter, "rm", *leaves)
+            infos = self.snapshots(snapshotter)
 
 
 def sample_image(test, out, *args):

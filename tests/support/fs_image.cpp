@@ -1,17 +1,13 @@
 #include "fs_image.hpp"
 
+#include "command.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <spawn.h>
-#include <sstream>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
-
-extern char** environ;
 
 namespace strata::testing {
 
@@ -24,7 +20,8 @@ std::string find_mkfs(const std::string& type) {
   return {};
 }
 
-Status make_fs_image(const std::string& path, const std::string& type, std::int64_t size) {
+Status make_fs_image(const std::string& path, const std::string& type, std::int64_t size,
+                     const std::vector<std::string>& mkfs_args) {
   std::string mkfs = find_mkfs(type);
   if (mkfs.empty())
     return not_found("no mkfs." + type + " in /usr/sbin or /sbin (install its package)");
@@ -36,33 +33,16 @@ Status make_fs_image(const std::string& path, const std::string& type, std::int6
   ::close(fd);
   if (rc != 0)
     return internal_error("cannot size " + path + ": " + std::strerror(err));
-
-  // mkfs talks on stdout and stderr: keep both for the error message.
-  std::string log = path + ".mkfs.log";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::string force = type.starts_with("ext") ? "-F" : "-f";
-  std::vector<std::string> args = {mkfs, "-q", force, path};
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int spawn = ::posix_spawn(&pid, mkfs.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (spawn != 0)
-    return internal_error("cannot run " + mkfs + ": " + std::strerror(spawn));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  std::vector<std::string> argv = {mkfs, "-q", type.starts_with("ext") ? "-F" : "-f"};
+  argv.insert(argv.end(), mkfs_args.begin(), mkfs_args.end());
+  argv.push_back(path);
+  std::string out, errors;
+  if (run_command(argv, &out, &errors) != 0) {
+    std::string shown;
+    for (const std::string& a : argv)
+      shown += (shown.empty() ? "" : " ") + a;
+    return internal_error(shown + " failed: " + out + errors);
   }
-  std::ifstream in(log);
-  std::ostringstream out;
-  out << in.rdbuf();
-  ::unlink(log.c_str());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return internal_error(mkfs + " " + force + " " + path + " failed: " + out.str());
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace strata::testing {
 
@@ -42,9 +43,11 @@ inline constexpr std::int64_t kSmallXfsImage = 300 << 20;
 std::string find_mkfs(const std::string& type);
 
 /// Creates `path` as a sparse file of `size` bytes and formats it with mkfs.<type> (quiet,
-/// forced: "-q -F" for ext*, "-q -f" for xfs and btrfs).
+/// forced: "-q -F" for ext*, "-q -f" for xfs and btrfs), `mkfs_args` added before the path.
 /// Errors: NotFound when there is no mkfs.<type> (the message says which, for a skip reason);
-/// Internal when creating the file fails or mkfs fails (its output in the message).
-Status make_fs_image(const std::string& path, const std::string& type, std::int64_t size);
+/// Internal when creating the file fails or mkfs fails (the command and its output in the
+/// message).
+Status make_fs_image(const std::string& path, const std::string& type, std::int64_t size,
+                     const std::vector<std::string>& mkfs_args = {});
 
 } // namespace strata::testing

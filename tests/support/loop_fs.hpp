@@ -3,22 +3,19 @@
 // attached to a loop device and mounted, for tests that need that filesystem's behaviour; and the
 // loop devices a test left behind.
 
+#include "command.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace strata::testing {
 
-/// Runs `argv` (argv[0] an absolute path) with stdin closed, stdout into `out` when set, stderr
-/// into `err` when set; returns the exit status (-1 when it could not run or was killed).
-int run_command(const std::vector<std::string>& argv, std::string* out = nullptr,
-                std::string* err = nullptr);
-
 /// Loop devices ("/dev/loopN") whose backing file is `dir` or below it, from `losetup --list`.
 std::vector<std::string> loops_backed_below(const std::string& dir);
 
 /// A filesystem image mounted on a loop device while the object lives: the constructor makes
-/// `dir`/`name`.img (sparse, `size` bytes), runs /usr/sbin/mkfs.`type` with `mkfs_args` on it,
+/// `dir`/`name`.img with make_fs_image(type, size, mkfs_args),
 /// attaches it with `losetup --find --show` and mounts it at `dir`/`name`. The destructor
 /// unmounts it (lazily, should a test have left an fd open) and detaches the device, also when
 /// the test failed half-way; the image stays for `dir`'s own cleanup. ok() says whether it is

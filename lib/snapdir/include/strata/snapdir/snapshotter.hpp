@@ -135,9 +135,9 @@ protected:
   virtual std::vector<Mount> build_mounts(const metastore::Snapshot& s,
                                           const Labels& labels) const = 0;
 
-  /// The usage of active snapshot `id`, measured from its entry now; stored at commit.
-  /// Errors: by errno, naming the entry.
-  virtual Result<Usage> measure(metastore::SnapshotId id) const = 0;
+  /// The usage of active snapshot `s` itself, parents excluded (Snapshotter::usage), measured
+  /// from its entry now; stored at commit. Errors: by errno, naming the entry.
+  virtual Result<Usage> measure(const metastore::Snapshot& s) const = 0;
 
   /// Called by commit() after measure() and before the record commits: whatever must be durable
   /// before a snapshot counts as committed (blockfile fsyncs its image). Default: nothing.
