@@ -138,8 +138,8 @@ std::vector<Mount> BlockfileSnapshotter::build_mounts(const metastore::Snapshot&
   return {mount_of(snapshot_path(image), false)};
 }
 
-Result<Usage> BlockfileSnapshotter::measure(SnapshotId id) const {
-  const std::string image = snapshot_path(id);
+Result<Usage> BlockfileSnapshotter::measure(const metastore::Snapshot& s) const {
+  const std::string image = snapshot_path(s.id);
   fs::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd)
     return fs::sys_error("cannot open image " + image, errno);

@@ -63,7 +63,7 @@ protected:
   /// Measured from the image as last written: while it is mounted, what the kernel has not
   /// written back yet is not counted.
   /// Errors: by errno, naming the image (NotFound when it is gone).
-  Result<Usage> measure(metastore::SnapshotId id) const override;
+  Result<Usage> measure(const metastore::Snapshot& s) const override;
   /// Before an active snapshot's record commits: refuses an image still attached to a loop
   /// device (FailedPrecondition: mounted somewhere, it would keep changing after the commit);
   /// replays its journal by one read-write mount when a read-only mount might need recovery
