@@ -113,6 +113,20 @@ def umoci_fixtures(test, out):
     return out
 
 
+def loops_below(directory):
+    """Loop devices (as "/dev/loopN -> FILE") whose backing file lies below `directory`."""
+    out = []
+    for name in sorted(os.listdir("/sys/block")):
+        try:
+            with open(f"/sys/block/{name}/loop/backing_file", encoding="utf-8") as f:
+                backing = f.read().strip()
+        except OSError:
+            continue
+        if backing.startswith(directory + "/"):
+            out.append(f"/dev/{name} -> {backing}")
+    return out
+
+
 def tree_digest(test, directory, *options):
     """The tree-digest of `directory` (overlay whiteouts and xattrs left out)."""
     tool = h.env_path("TREE_DIGEST", "the built tree-digest tool (tests/support)")
