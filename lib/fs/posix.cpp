@@ -70,6 +70,14 @@ Status make_dir(const std::string& path, mode_t mode) {
   return {};
 }
 
+Status make_new_dir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) != 0)
+    return sys_error("cannot create " + path, errno);
+  if (::chmod(path.c_str(), mode) != 0) // the umask must not narrow it
+    return sys_error("cannot set the mode of " + path, errno);
+  return {};
+}
+
 Status fsync_dir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd)

@@ -16,14 +16,6 @@ namespace {
 using metastore::SnapshotId;
 using snapdir::q;
 
-Status make_dir_exact(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0)
-    return fs::sys_error("cannot create " + path, errno);
-  if (::chmod(path.c_str(), mode) != 0) // the umask must not narrow it
-    return fs::sys_error("cannot set the mode of " + path, errno);
-  return {};
-}
-
 // A view of a committed snapshot mounts the parent itself; every other snapshot its own copy.
 bool mounts_parent(const metastore::Snapshot& s) {
   return s.kind == Kind::View && !s.parent_ids.empty();
@@ -54,8 +46,8 @@ Result<std::shared_ptr<NativeSnapshotter>> NativeSnapshotter::open(const std::st
 Status NativeSnapshotter::populate(const snapdir::Creating& c) {
   const metastore::Snapshot& s = c.snapshot;
   if (mounts_parent(s))
-    return make_dir_exact(c.path, 0700);
-  STRATA_TRY(make_dir_exact(c.path, 0755));
+    return fs::make_new_dir(c.path, 0700);
+  STRATA_TRY(fs::make_new_dir(c.path, 0755));
   if (s.parent_ids.empty())
     return {};
   fs::TreeCopy how;

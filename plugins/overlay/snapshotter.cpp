@@ -21,14 +21,6 @@ namespace {
 using metastore::SnapshotId;
 using snapdir::q;
 
-Status make_dir_exact(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0)
-    return fs::sys_error("cannot create " + path, errno);
-  if (::chmod(path.c_str(), mode) != 0) // the umask must not narrow it
-    return fs::sys_error("cannot set the mode of " + path, errno);
-  return {};
-}
-
 Status lchown(const std::string& path, uid_t uid, gid_t gid) {
   if (::lchown(path.c_str(), uid, gid) != 0)
     return fs::sys_error("cannot chown " + path, errno);
@@ -87,11 +79,11 @@ Status OverlaySnapshotter::populate(const snapdir::Creating& c) {
         "; to copy the parent layers with shifted ownership instead (slow, uses disk space), set "
         "slow_chown = true in [plugins.\"strata.snapshotter.v1.overlayfs\"]");
 
-  STRATA_TRY(make_dir_exact(c.path, 0700));
-  const std::string fs = c.path + "/fs";
-  STRATA_TRY(make_dir_exact(fs, 0755));
+  STRATA_TRY(fs::make_new_dir(c.path, 0700));
+  const std::string upper = c.path + "/fs";
+  STRATA_TRY(fs::make_new_dir(upper, 0755));
   if (snap.kind == Kind::Active)
-    STRATA_TRY(make_dir_exact(c.path + "/work", 0711));
+    STRATA_TRY(fs::make_new_dir(c.path + "/work", 0711));
 
   if (req.has_value()) {
     const IdmapRequest& r = *req;
@@ -101,14 +93,14 @@ Status OverlaySnapshotter::populate(const snapdir::Creating& c) {
       // An idmapped bind shows the on-disk root (0) as the host root already; an upperdir is not
       // idmapped, so it must belong to the host root itself.
       if (!snap.parent_ids.empty())
-        STRATA_TRY(lchown(fs, host_uid, host_gid));
+        STRATA_TRY(lchown(upper, host_uid, host_gid));
     } else if (snap.parent_ids.empty()) {
-      STRATA_TRY(lchown(fs, host_uid, host_gid));
+      STRATA_TRY(lchown(upper, host_uid, host_gid));
     } else {
       metastore::Snapshot parents{0, Kind::View, snap.parent_ids};
       std::vector<Mount> lower = build_mounts(parents, {});
       Status st = mount::with_readonly_temp_mount(lower, [&](const std::string& merged) {
-        return copy_shifted(merged, fs, r.uids, r.gids, [&](std::string_view line) {
+        return copy_shifted(merged, upper, r.uids, r.gids, [&](std::string_view line) {
           log().warn("snapshot " + q(c.key) + ": slow_chown copy: " + std::string(line));
         });
       });
@@ -121,7 +113,7 @@ Status OverlaySnapshotter::populate(const snapdir::Creating& c) {
     const std::string pfs = fs_dir(snap.parent_ids.front());
     if (::stat(pfs.c_str(), &pst) != 0)
       return fs::sys_error("snapshot " + q(c.key) + ": parent directory " + pfs, errno);
-    STRATA_TRY(lchown(fs, pst.st_uid, pst.st_gid));
+    STRATA_TRY(lchown(upper, pst.st_uid, pst.st_gid));
   }
   return {};
 }

@@ -7,6 +7,8 @@
 #include <strata/plugin/mount.hpp>
 
 #include "mounts.hpp"
+#include "scratch_dir.hpp"
+#include "status_assert.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,21 +19,8 @@
 
 namespace strata::conformance {
 
-/// Success, or a failure showing the error.
-template <class R>::testing::AssertionResult is_ok(const R& r) {
-  if (r.ok())
-    return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.error().to_string();
-}
-
-/// Failure with code `want`, or a failure saying what happened instead.
-template <class R>::testing::AssertionResult has_code(const R& r, Code want) {
-  if (r.ok())
-    return ::testing::AssertionFailure() << "succeeded, want " << to_string(want);
-  if (r.error().code() != want)
-    return ::testing::AssertionFailure() << r.error().to_string() << ", want " << to_string(want);
-  return ::testing::AssertionSuccess();
-}
+using strata::testing::has_code;
+using strata::testing::is_ok;
 
 // Macros so that failures point at the caller's line; all accept "<< message".
 #define CONF_ASSERT_OK(expr) ASSERT_TRUE(::strata::conformance::is_ok(expr))
@@ -110,8 +99,7 @@ private:
 /// roots included; otherwise a failure listing the differing lines.
 ::testing::AssertionResult trees_equal(const std::string& want, const std::string& got);
 
-/// Reads a whole file; "" when it cannot be read.
-std::string read_file(const std::string& path);
+using strata::testing::read_file;
 /// True when `path` exists (lstat).
 bool exists(const std::string& path);
 

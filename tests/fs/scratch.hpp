@@ -2,6 +2,8 @@
 // What the lib/fs copy and usage tests share: a scratch directory under /tmp (whatever filesystem
 // that is), removed after the test, and files with holes compared without reading the holes.
 
+#include "scratch_dir.hpp"
+
 #include <strata/fs/posix.hpp>
 #include <strata/fs/root.hpp>
 
@@ -19,25 +21,12 @@
 
 namespace strata::fs::test {
 
-/// A fresh directory /tmp/strata-<what>-XXXXXX, removed (with everything below) at destruction.
-/// Tests that mount below it unmount first (LoopFs declared after it).
-class Scratch {
+/// A fresh directory /tmp/strata-<what>-XXXXXX, removed (with everything below, mounts first) at
+/// destruction.
+class Scratch : public strata::testing::Scratch {
 public:
-  explicit Scratch(const std::string& what) {
-    std::string tmpl = "/tmp/strata-" + what + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr)
-      path_ = tmpl;
-  }
-  ~Scratch() {
-    if (!path_.empty())
-      (void)remove_all_at(AT_FDCWD, path_, path_);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
+  explicit Scratch(const std::string& what)
+      : strata::testing::Scratch("strata-" + what + "-", "/tmp") {}
 };
 
 /// Writes `data` at `offset` of `path` (created 0644 when missing) and makes it `size` long.

@@ -7,7 +7,7 @@
 
 #include "fake_init_context.hpp"
 #include "recording_logger.hpp"
-#include "scratch.hpp"
+#include "scratch_dir.hpp"
 #include "status_assert.hpp"
 
 #include <strata/fs/usage.hpp>

@@ -17,24 +17,6 @@
 #include <unistd.h>
 
 namespace strata::overlay::test {
-Scratch::Scratch() {
-  char tmpl[] = "/var/tmp/strata-overlay-test-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    std::abort();
-  path_ = tmpl;
-}
-
-Scratch::~Scratch() {
-  unmount_below(path_);
-  (void)fs::remove_all_at(AT_FDCWD, path_, path_);
-}
-
-std::string Scratch::dir(const std::string& rel) const {
-  std::string p = path_ + "/" + rel;
-  std::filesystem::create_directories(p);
-  return p;
-}
-
 const ProbeResult& probed(const std::string& dir) {
   static std::mutex mu;
   static std::map<std::string, ProbeResult> cache;
@@ -71,15 +53,6 @@ void Mounted::release() {
   mounted_ = false;
   if (Status st = mount::unmount_mounts(mounts_, target_); !st)
     ADD_FAILURE() << "unmount " << target_ << ": " << st.error().to_string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return {};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 bool write_file(const std::string& path, const std::string& content) {

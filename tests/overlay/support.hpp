@@ -8,6 +8,8 @@
 
 #include "fake_init_context.hpp"
 #include "mounts.hpp"
+#include "scratch_dir.hpp"
+#include "status_assert.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,41 +19,19 @@
 
 namespace strata::overlay::test {
 
-/// Success, or a failure showing the error.
-template <class R>::testing::AssertionResult is_ok(const R& r) {
-  if (r.ok())
-    return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.error().to_string();
-}
-
-/// Failure with code `want`, or a failure saying what happened instead.
-template <class R>::testing::AssertionResult has_code(const R& r, Code want) {
-  if (r.ok())
-    return ::testing::AssertionFailure() << "succeeded, want " << to_string(want);
-  if (r.error().code() != want)
-    return ::testing::AssertionFailure() << r.error().to_string() << ", want " << to_string(want);
-  return ::testing::AssertionSuccess();
-}
+using strata::testing::has_code;
+using strata::testing::is_ok;
 
 // Macros so that failures point at the caller's line; all accept "<< message".
-#define ASSERT_OK(expr) ASSERT_TRUE(::strata::overlay::test::is_ok(expr))
-#define EXPECT_OK(expr) EXPECT_TRUE(::strata::overlay::test::is_ok(expr))
-#define EXPECT_CODE(expr, want) EXPECT_TRUE(::strata::overlay::test::has_code((expr), want))
+#define ASSERT_OK(expr) ASSERT_TRUE(::strata::testing::is_ok(expr))
+#define EXPECT_OK(expr) EXPECT_TRUE(::strata::testing::is_ok(expr))
+#define EXPECT_CODE(expr, want) EXPECT_TRUE(::strata::testing::has_code((expr), want))
 
 /// A directory under /var/tmp (a real filesystem here, unlike a tmpfs /tmp on some hosts);
 /// unmounts everything below it (deepest first) and removes it on destruction.
-class Scratch {
+class Scratch : public strata::testing::Scratch {
 public:
-  Scratch();
-  ~Scratch();
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  const std::string& path() const { return path_; }
-  /// path()/rel created as a directory (with parents).
-  std::string dir(const std::string& rel) const;
-
-private:
-  std::string path_;
+  Scratch() : strata::testing::Scratch("strata-overlay-test-") {}
 };
 
 using strata::testing::unmount_below;
@@ -80,8 +60,7 @@ private:
   bool mounted_ = false;
 };
 
-/// Reads a whole file; "" when it cannot be read.
-std::string read_file(const std::string& path);
+using strata::testing::read_file;
 /// Writes `content` to `path` (parents created); false on failure.
 bool write_file(const std::string& path, const std::string& content);
 /// True when `path` exists (lstat).

@@ -62,6 +62,10 @@ Result<std::string> random_hex(std::size_t n);
 /// mkdir with `mode`; an existing directory is fine and gets `mode` applied.
 Status make_dir(const std::string& path, mode_t mode);
 
+/// mkdir of a directory that must not exist yet, with exactly `mode` (the umask does not narrow
+/// it). Errors by errno: AlreadyExists when it exists; NotFound when the parent is missing.
+Status make_new_dir(const std::string& path, mode_t mode);
+
 /// fsync(2) of a directory, so that renames and unlinks in it are durable.
 Status fsync_dir(const std::string& dir);
 

@@ -1,4 +1,4 @@
-#include "scratch.hpp"
+#include "scratch_dir.hpp"
 
 #include "mounts.hpp"
 
