@@ -1,6 +1,5 @@
 #include "support.hpp"
 
-#include <strata/fs/root.hpp>
 #include <strata/mount/loop.hpp>
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -32,35 +30,30 @@ std::set<std::string> loops_below(const std::string& dir) {
 void BlockfileTest::SetUp() {
   if (::geteuid() != 0)
     GTEST_SKIP() << "blockfile tests need root (loop devices and mounts)";
-  char tmpl[] = "/var/tmp/strata-blockfile-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  dir_ = tmpl;
+  scratch_ = std::make_unique<strata::testing::Scratch>("strata-blockfile-test-");
   // Other tests may hold loop devices meanwhile: only those backed by our files count.
-  loops_before_ = loops_below(dir_).size();
+  loops_before_ = loops_below(dir()).size();
 }
 
 void BlockfileTest::TearDown() {
-  if (dir_.empty())
+  if (!scratch_)
     return;
-  // Leaks are counted before the clean-up below would hide them; autoclear detaches a device
+  // Leaks are counted before the Scratch's clean-up would hide them; autoclear detaches a device
   // when its last mount goes, which the kernel may finish just after umount returns.
-  std::set<std::string> left = loops_below(dir_);
+  std::set<std::string> left = loops_below(dir());
   for (int i = 0; i < 40 && left.size() > loops_before_; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    left = loops_below(dir_);
+    left = loops_below(dir());
   }
   std::string shown;
   for (const std::string& l : left)
     shown += "\n  " + l;
   EXPECT_EQ(left.size(), loops_before_) << "loop devices left attached:" << shown;
-  strata::testing::unmount_below(dir_);
-  (void)fs::remove_all_at(AT_FDCWD, dir_, dir_);
+  scratch_.reset();
 }
 
 std::string BlockfileTest::subdir(const std::string& name) const {
-  std::string p = dir_ + "/" + name;
-  std::filesystem::create_directories(p);
-  return p;
+  return scratch_->dir(name);
 }
 
 InitResult BlockfileTest::init(const std::string& root, const json::object& config,
@@ -134,13 +127,6 @@ bool write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   return static_cast<bool>(out.flush());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> list(const std::string& dir) {

@@ -9,6 +9,8 @@
 
 #include "fake_init_context.hpp"
 #include "mounts.hpp"
+#include "scratch_dir.hpp"
+#include "status_assert.hpp"
 
 #include <strata/mount/temp.hpp>
 
@@ -22,31 +24,26 @@
 
 namespace strata::blockfile::test {
 
-/// Success, or a failure showing the error.
-template <class R>::testing::AssertionResult is_ok(const R& r) {
-  if (r.ok())
-    return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.error().to_string();
-}
+using strata::testing::is_ok;
+using strata::testing::read_file;
 
 // Macros so that failures point at the caller's line; all accept "<< message".
-#define ASSERT_OK(expr) ASSERT_TRUE(::strata::blockfile::test::is_ok(expr))
-#define EXPECT_OK(expr) EXPECT_TRUE(::strata::blockfile::test::is_ok(expr))
+#define ASSERT_OK(expr) STRATA_ASSERT_OK(expr)
+#define EXPECT_OK(expr) STRATA_EXPECT_OK(expr)
 
 /// Loop devices whose backing file lies below `dir` (mount::attached_loops()).
 std::set<std::string> loops_below(const std::string& dir);
 
-/// Root-only fixture with a fresh directory under /var/tmp (a real filesystem, unlike a tmpfs
-/// /tmp). At the end it unmounts what is left below the directory, fails when a loop device
-/// backed by a file below it is still attached (the count before and after must match), and
-/// removes the directory.
+/// Root-only fixture with a fresh strata::testing::Scratch directory under /var/tmp. At the end
+/// it fails when a loop device backed by a file below the directory is still attached (the count
+/// before and after must match), then the Scratch unmounts what is left and removes it.
 class BlockfileTest : public ::testing::Test {
 protected:
   void SetUp() override;
   void TearDown() override;
 
   /// The test's directory.
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return scratch_->path(); }
   /// dir()/name, created as a directory (with parents).
   std::string subdir(const std::string& name) const;
 
@@ -58,7 +55,7 @@ protected:
   std::shared_ptr<BlockfileSnapshotter> open(const std::string& root, const json::object& config);
 
 private:
-  std::string dir_;
+  std::unique_ptr<strata::testing::Scratch> scratch_;
   std::size_t loops_before_ = 0;
 };
 
@@ -79,8 +76,6 @@ Status commit_with_file(BlockfileSnapshotter& s, const std::string& name, const 
 bool write_random(const std::string& path, std::size_t bytes);
 /// Writes `content` to `path`; false on failure.
 bool write_file(const std::string& path, const std::string& content);
-/// The whole file; "" when it cannot be read.
-std::string read_file(const std::string& path);
 /// Entry names of a directory, sorted, "." and ".." left out.
 std::vector<std::string> list(const std::string& dir);
 /// st_size of `path`, -1 when it cannot be stat'ed.
