@@ -35,7 +35,8 @@ TEST_F(BlockfileTest, InitGeneratesAnEmptyScratchAndExports) {
   auto m = s->prepare("a", "", {});
   ASSERT_OK(m);
   auto at = mounted(*m, dir());
-  EXPECT_EQ(list(at.path()), std::vector<std::string>{});
+  ASSERT_OK(at);
+  EXPECT_EQ(list(at->path()), std::vector<std::string>{});
 }
 
 TEST_F(BlockfileTest, ChangedFsTypeNeedsRecreateScratch) {
@@ -73,13 +74,15 @@ TEST_F(BlockfileTest, ChangedFsTypeNeedsRecreateScratch) {
   EXPECT_EQ(m->front().type, "xfs");
   {
     auto at = mounted(*m, dir());
-    EXPECT_EQ(list(at.path()), std::vector<std::string>{});
+    ASSERT_OK(at);
+    EXPECT_EQ(list(at->path()), std::vector<std::string>{});
   }
   auto v = s->view("old-view", "old", {});
   ASSERT_OK(v);
   EXPECT_EQ(v->front().type, "ext4");
   auto at = mounted(*v, dir());
-  EXPECT_EQ(read_file(at.path() + "/hello"), "from ext4\n");
+  ASSERT_OK(at);
+  EXPECT_EQ(read_file(at->path() + "/hello"), "from ext4\n");
 }
 
 TEST_F(BlockfileTest, ChangedSizeNeedsRecreateScratch) {
@@ -107,7 +110,8 @@ TEST_F(BlockfileTest, ScratchFileIsCopied) {
   ASSERT_OK(copy_image(maker + "/scratch", image));
   {
     auto at = mounted({image_mount(image, FsType::Ext4, {"loop"}, true)}, dir());
-    ASSERT_TRUE(write_file(at.path() + "/marker", "golden\n"));
+    ASSERT_OK(at);
+    ASSERT_TRUE(write_file(at->path() + "/marker", "golden\n"));
   }
 
   const std::string root = dir() + "/root";
@@ -119,7 +123,8 @@ TEST_F(BlockfileTest, ScratchFileIsCopied) {
   ASSERT_OK(m);
   {
     auto at = mounted(*m, dir());
-    EXPECT_EQ(read_file(at.path() + "/marker"), "golden\n");
+    ASSERT_OK(at);
+    EXPECT_EQ(read_file(at->path() + "/marker"), "golden\n");
   }
   ASSERT_OK(s->remove("a"));
   ASSERT_OK(s->close());

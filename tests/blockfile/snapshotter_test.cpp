@@ -75,8 +75,9 @@ TEST_F(BlockfileTest, ImagesAreCopiesAndViewsArePlaceholders) {
   EXPECT_EQ(file_size(b->front().source), 16 * MiB) << "a whole image";
   {
     auto at = mounted(*b, dir());
-    EXPECT_EQ(read_file(at.path() + "/f"), "base\n");
-    ASSERT_TRUE(write_file(at.path() + "/f", "changed\n"));
+    ASSERT_OK(at);
+    EXPECT_EQ(read_file(at->path() + "/f"), "base\n");
+    ASSERT_TRUE(write_file(at->path() + "/f", "changed\n"));
   }
   // The parent's image is untouched by the child's writes.
   auto v = s->view("v", "base", {});
@@ -85,8 +86,9 @@ TEST_F(BlockfileTest, ImagesAreCopiesAndViewsArePlaceholders) {
   EXPECT_EQ(file_size(root + "/snapshots/3"), 0) << "a view with a parent owns a placeholder";
   {
     auto at = mounted(*v, dir());
-    EXPECT_EQ(read_file(at.path() + "/f"), "base\n");
-    EXPECT_FALSE(write_file(at.path() + "/g", "x")) << "views are read-only";
+    ASSERT_OK(at);
+    EXPECT_EQ(read_file(at->path() + "/f"), "base\n");
+    EXPECT_FALSE(write_file(at->path() + "/g", "x")) << "views are read-only";
   }
   auto u = s->usage("v");
   ASSERT_OK(u);
@@ -109,7 +111,8 @@ TEST_F(BlockfileTest, UsageCountsOnlyWhatTheSnapshotAdded) {
   ASSERT_OK(a);
   {
     auto at = mounted(*a, dir());
-    ASSERT_TRUE(write_random(at.path() + "/base", 2 * MiB));
+    ASSERT_OK(at);
+    ASSERT_TRUE(write_random(at->path() + "/base", 2 * MiB));
   }
   ASSERT_OK(s->commit("base", "a", {}));
   auto base = s->usage("base");
@@ -125,7 +128,8 @@ TEST_F(BlockfileTest, UsageCountsOnlyWhatTheSnapshotAdded) {
   EXPECT_LT(fresh->size, 256 << 10) << "nothing written yet";
   {
     auto at = mounted(*c, dir());
-    ASSERT_TRUE(write_random(at.path() + "/one-mib", MiB));
+    ASSERT_OK(at);
+    ASSERT_TRUE(write_random(at->path() + "/one-mib", MiB));
   }
   auto grown = s->usage("child");
   ASSERT_OK(grown);
@@ -143,7 +147,8 @@ TEST_F(BlockfileTest, UsageCountsOnlyWhatTheSnapshotAdded) {
   ASSERT_OK(d);
   {
     auto at = mounted(*d, dir());
-    ASSERT_EQ(::unlink((at.path() + "/base").c_str()), 0);
+    ASSERT_OK(at);
+    ASSERT_EQ(::unlink((at->path() + "/base").c_str()), 0);
   }
   auto del = s->usage("deleter");
   ASSERT_OK(del);
@@ -160,7 +165,8 @@ TEST_F(BlockfileTest, CopiesShareExtentsOnAReflinkFilesystem) {
   {
     // mkfs.xfs makes reflink=1 by default since xfsprogs 5.1; check rather than trust it.
     auto at = mounted({image_mount(img, FsType::Xfs, {"loop"}, true)}, dir());
-    const std::string a = at.path() + "/probe-a", b = at.path() + "/probe-b";
+    ASSERT_OK(at);
+    const std::string a = at->path() + "/probe-a", b = at->path() + "/probe-b";
     ASSERT_TRUE(write_random(a, 4096));
     int in = ::open(a.c_str(), O_RDONLY | O_CLOEXEC);
     int out = ::open(b.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -169,7 +175,8 @@ TEST_F(BlockfileTest, CopiesShareExtentsOnAReflinkFilesystem) {
     ::close(out);
   }
   auto holder = mounted({image_mount(img, FsType::Xfs, {"loop"}, true)}, dir());
-  const std::string root = holder.path() + "/root";
+  ASSERT_OK(holder);
+  const std::string root = holder->path() + "/root";
   {
     auto s = open(root, ext4_config());
     ASSERT_TRUE(s);
@@ -181,7 +188,8 @@ TEST_F(BlockfileTest, CopiesShareExtentsOnAReflinkFilesystem) {
     EXPECT_LT(fresh->size, 64 << 10);
     {
       auto at = mounted(*a, dir());
-      ASSERT_TRUE(write_random(at.path() + "/one-mib", MiB));
+      ASSERT_OK(at);
+      ASSERT_TRUE(write_random(at->path() + "/one-mib", MiB));
     }
     auto grown = s->usage("a");
     ASSERT_OK(grown);
@@ -202,7 +210,8 @@ TEST_F(BlockfileTest, CopiesShareExtentsOnAReflinkFilesystem) {
     // Rewriting the parent's megabyte in place unshares it: that is the child's cost now.
     {
       auto at = mounted(*c, dir());
-      ASSERT_TRUE(write_random(at.path() + "/one-mib", MiB));
+      ASSERT_OK(at);
+      ASSERT_TRUE(write_random(at->path() + "/one-mib", MiB));
     }
     u = s->usage("child");
     ASSERT_OK(u);
@@ -210,7 +219,7 @@ TEST_F(BlockfileTest, CopiesShareExtentsOnAReflinkFilesystem) {
     EXPECT_LT(u->size, MiB + 512 * 1024);
     ASSERT_OK(s->close());
   }
-  ASSERT_OK(holder.release());
+  ASSERT_OK(holder->release());
 }
 
 TEST_F(BlockfileTest, CommitFailsCleanlyWhenTheImageIsGone) {
@@ -240,6 +249,7 @@ TEST_F(BlockfileTest, CommitOfAMountedImageIsRefused) {
   ASSERT_OK(a);
   {
     auto at = mounted(*a, dir());
+    ASSERT_OK(at);
     Status st = s->commit("base", "a", {});
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().code(), Code::FailedPrecondition);
@@ -263,9 +273,10 @@ TEST_F(BlockfileTest, ViewOfACommitWhoseJournalNeedsRecoveryMounts) {
   {
     // A crash while mounted: the write is in the journal only, the journal not replayed.
     auto at = mounted(*a, dir());
-    ASSERT_TRUE(write_random(at.path() + "/data", 64 << 10));
-    ASSERT_TRUE(write_file(at.path() + "/journaled", "survived\n"));
-    int fd = ::open((at.path() + "/journaled").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_OK(at);
+    ASSERT_TRUE(write_random(at->path() + "/data", 64 << 10));
+    ASSERT_TRUE(write_file(at->path() + "/journaled", "survived\n"));
+    int fd = ::open((at->path() + "/journaled").c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::fsync(fd), 0);
     __u32 how = kShutdownLogFlush;
@@ -291,7 +302,8 @@ TEST_F(BlockfileTest, ViewOfACommitWhoseJournalNeedsRecoveryMounts) {
   auto v = s->view("v", "base", {});
   ASSERT_OK(v);
   auto at = mounted(*v, dir());
-  EXPECT_EQ(read_file(at.path() + "/journaled"), "survived\n");
+  ASSERT_OK(at);
+  EXPECT_EQ(read_file(at->path() + "/journaled"), "survived\n");
 }
 
 TEST_F(BlockfileTest, ReopenKeepsImages) {
@@ -310,7 +322,8 @@ TEST_F(BlockfileTest, ReopenKeepsImages) {
   auto v = s->view("v", "base", {});
   ASSERT_OK(v);
   auto at = mounted(*v, dir());
-  EXPECT_EQ(read_file(at.path() + "/f"), "kept\n");
+  ASSERT_OK(at);
+  EXPECT_EQ(read_file(at->path() + "/f"), "kept\n");
 }
 
 } // namespace

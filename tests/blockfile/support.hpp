@@ -63,7 +63,8 @@ private:
 json::object ext4_config();
 
 /// `mounts` mounted on a new directory under `parent`, taken down by the destructor.
-mount::TempMount mounted(const std::vector<Mount>& mounts, const std::string& parent);
+/// Errors: TempMount::create's.
+Result<mount::TempMount> mounted(const std::vector<Mount>& mounts, const std::string& parent);
 
 /// Prepares "<name>-active" on `parent`, writes `content` to `file` (a name in its root) through a
 /// mount under `mount_dir`, unmounts and commits it as `name`.
