@@ -65,6 +65,9 @@ echo "== strata image unpack --snapshotter overlayfs --sync-fs"
 strata image unpack localhost/strata/sample:latest --snapshotter overlayfs --sync-fs
 echo "== strata snapshots tree"
 strata snapshots --snapshotter overlayfs tree
+echo "== strata image unpack --snapshotter native (each layer a full copy of its parent)"
+strata image unpack localhost/strata/sample:latest --snapshotter native
+strata snapshots --snapshotter native tree
 
 echo "== strata image mount (a read-only view of the top layer)"
 mkdir "$work/rootfs"

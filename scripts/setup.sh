@@ -9,7 +9,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev
   libarchive-dev zlib1g-dev libzstd-dev libisal-dev libssl-dev libsqlite3-dev
-  libarchive-tools e2fsprogs xfsprogs btrfs-progs attr clang-format strace
+  libarchive-tools e2fsprogs libext2fs-dev qemu-utils xfsprogs btrfs-progs attr clang-format strace
   umoci skopeo
 )
 

@@ -99,6 +99,43 @@ Error configure_error(int err, const std::string& dev, const std::string& path,
   return detail::mount_error(what, err);
 }
 
+// Refuses to attach the file behind `backing` when a loop device holds it already in a way that
+// would let two filesystems drive one image: read-write next to anything, or anything next to a
+// read-write one. Two independent mounts of one ext4 or xfs image corrupt it; the kernel does not
+// stop that, since each loop device is a block device of its own. The devices are found by the
+// backing file's device and inode (LOOP_GET_STATUS64), so a bind mount or another path of the
+// same file is caught too. Processes attaching at the same instant can still both pass.
+Status check_not_attached(int backing, const std::string& path, bool readonly) {
+  struct stat st {};
+  if (::fstat(backing, &st) != 0)
+    return fs::sys_error("loop: cannot stat \"" + path + "\"", errno);
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr)
+    return {};
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (!name.starts_with("loop"))
+      continue;
+    fs::UniqueFd dev(::open(("/dev/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    struct loop_info64 info {};
+    if (!dev || ::ioctl(dev.get(), LOOP_GET_STATUS64, &info) != 0)
+      continue; // not attached (ENXIO), or gone meanwhile
+    if (info.lo_device != st.st_dev || info.lo_inode != st.st_ino)
+      continue;
+    const bool other_ro = (info.lo_flags & LO_FLAGS_READ_ONLY) != 0;
+    if (readonly && other_ro)
+      continue;
+    return failed_precondition(
+        "loop: \"" + path + "\" is already attached to /dev/" + name +
+        (other_ro ? " (read-only)" : " (read-write)") + "; attaching it " +
+        (readonly ? "read-only" : "read-write") +
+        " as well would let two filesystems drive one image and corrupt it: unmount the other "
+        "mount first (losetup -a lists the devices)");
+  }
+  return {};
+}
+
 bool read_flag(const std::string& path) {
   auto text = fs::read_small_file(path);
   return text && !text->empty() && (*text)[0] == '1';
@@ -109,6 +146,7 @@ bool read_flag(const std::string& path) {
 Result<LoopDevice> LoopDevice::attach(const std::string& path, const LoopOptions& opts) {
   STRATA_TRY_ASSIGN(auto backing, open_backing(path, opts.readonly));
   STRATA_TRY_ASSIGN(auto ctl, open_control());
+  STRATA_TRY(check_not_attached(backing.get(), path, opts.readonly));
 
   struct loop_config cfg {};
   cfg.fd = static_cast<__u32>(backing.get());

@@ -223,6 +223,41 @@ TEST_F(Loop, ReadonlyDeviceAndBackingFile) {
   ASSERT_TRUE(unmount(robind));
 }
 
+TEST_F(Loop, OneImageIsNeverDrivenByTwoFilesystemsAtOnce) {
+  STRATA_IMAGE(img, "ext4.img", "ext4", kSmallExt4Image);
+  std::string rw = scratch_.dir("rw"), second = scratch_.dir("second");
+  ASSERT_TRUE(mount_one({"ext4", img, "", {"loop"}}, rw));
+  // Another path to the same file (a bind of its directory) is the same inode: refused too.
+  std::string alias_dir = scratch_.dir("alias");
+  ASSERT_TRUE(mount_one({"bind", dir_, "", {"bind"}}, alias_dir));
+  const std::string alias = alias_dir + "/" + std::filesystem::path(img).filename().string();
+  for (const auto& [source, opts] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {img, {"loop"}}, {img, {"loop", "ro"}}, {alias, {"loop"}}}) {
+    Status st = mount_one({"ext4", source, "", opts}, second);
+    ASSERT_FALSE(st) << source << " mounted twice";
+    EXPECT_EQ(st.error().code(), Code::FailedPrecondition) << st.error().to_string();
+    EXPECT_NE(st.error().message().find("already attached to /dev/loop"), std::string::npos)
+        << st.error().message();
+    EXPECT_NE(st.error().message().find("(read-write)"), std::string::npos);
+  }
+  EXPECT_EQ(loops().size(), 1u) << "a refused attach leaves no device";
+  ASSERT_TRUE(unmount(rw));
+  ASSERT_TRUE(wait_detached(tag_).empty());
+
+  // Read-only next to read-only is fine; read-write next to read-only is not.
+  ASSERT_TRUE(mount_one({"ext4", img, "", {"loop", "ro"}}, rw));
+  Status st = mount_one({"ext4", img, "", {"loop", "ro"}}, second);
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_EQ(loops().size(), 2u);
+  ASSERT_TRUE(unmount(second));
+  st = mount_one({"ext4", img, "", {"loop"}}, second);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("(read-only)"), std::string::npos) << st.error().message();
+  ASSERT_TRUE(unmount(rw));
+  ASSERT_TRUE(unmount(alias_dir));
+  EXPECT_TRUE(wait_detached(tag_).empty());
+}
+
 TEST_F(Loop, DirectIo) {
   STRATA_IMAGE(img, "ext4.img", "ext4", kSmallExt4Image);
   std::string dst = scratch_.dir("dst");

@@ -47,8 +47,12 @@ public:
   /// on /dev/loop-control, then LOOP_CONFIGURE (Linux 5.8+) with the flags of `opts`. When
   /// another process configures the same free device first (EBUSY), a new one is taken, up to
   /// 16 times.
+  /// A file already attached read-write to a loop device, or attached at all when `opts` asks
+  /// for read-write, is refused: two filesystems driving one image corrupt it. Read-only next
+  /// to read-only is fine.
   /// Errors: NotFound (no `path`, naming it); InvalidArgument (`path` is not a regular file or
-  /// block device); PermissionDenied (not CAP_SYS_ADMIN); Unavailable (no /dev/loop-control:
+  /// block device); FailedPrecondition (attached already as above, naming the device);
+  /// PermissionDenied (not CAP_SYS_ADMIN); Unavailable (no /dev/loop-control:
   /// "modprobe loop"; every free device taken by others 16 times in a row); InvalidArgument when
   /// the filesystem holding `path` refuses direct I/O and `opts.direct_io` asks for it;
   /// NotImplemented (a kernel without LOOP_CONFIGURE); otherwise by errno, naming the file and
