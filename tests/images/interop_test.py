@@ -34,16 +34,7 @@ class InteropTest(unittest.TestCase):
 
     def build_fixtures(self):
         """OUT of make-umoci-image.py, built once for the class."""
-        out = os.path.join(self.fixture_dir, "out")
-        if not os.path.isdir(os.path.join(out, "rootfs-interop")):
-            script = os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "images", "interop",
-                                  "make-umoci-image.py")
-            proc = h.run(["python3", script, out], timeout=300)
-            if proc.returncode == 3:
-                h.unavailable("umoci or skopeo is missing (scripts/setup.sh installs them): " +
-                              proc.stderr.strip())
-            self.assertEqual(proc.returncode, 0, h.describe(proc))
-        return out
+        return s.umoci_fixtures(self, os.path.join(self.fixture_dir, "out"))
 
     def setUp(self):
         s.need_root()

@@ -99,6 +99,34 @@ def sample_image(test, out, *args):
     return proc.stdout
 
 
+def umoci_fixtures(test, out):
+    """Runs tests/images/interop/make-umoci-image.py OUT (the umoci-made interop image, its skopeo
+    copies and `umoci raw unpack` references) unless OUT already holds them; returns OUT."""
+    if not os.path.isdir(os.path.join(out, "rootfs-interop")):
+        script = os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "images", "interop",
+                              "make-umoci-image.py")
+        proc = h.run(["python3", script, out], timeout=300)
+        if proc.returncode == 3:
+            h.unavailable("umoci or skopeo is missing (scripts/setup.sh installs them): " +
+                          proc.stderr.strip())
+        test.assertEqual(proc.returncode, 0, h.describe(proc))
+    return out
+
+
+def loops_below(directory):
+    """Loop devices (as "/dev/loopN -> FILE") whose backing file lies below `directory`."""
+    out = []
+    for name in sorted(os.listdir("/sys/block")):
+        try:
+            with open(f"/sys/block/{name}/loop/backing_file", encoding="utf-8") as f:
+                backing = f.read().strip()
+        except OSError:
+            continue
+        if backing.startswith(directory + "/"):
+            out.append(f"/dev/{name} -> {backing}")
+    return out
+
+
 def tree_digest(test, directory, *options):
     """The tree-digest of `directory` (overlay whiteouts and xattrs left out)."""
     tool = h.env_path("TREE_DIGEST", "the built tree-digest tool (tests/support)")

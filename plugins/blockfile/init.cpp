@@ -1,0 +1,38 @@
+#include "init.hpp"
+
+#include "config.hpp"
+#include "snapshotter.hpp"
+
+namespace strata::blockfile {
+
+InitResult init(InitContext& ic, const ScratchSetup& setup) {
+  auto config = decode(ic.config());
+  if (!config)
+    return std::move(config).error();
+  const std::string& root = ic.root();
+  // Opened first: that creates the root (mode 0700) that the scratch is made in.
+  Reconciled reconciled;
+  auto snapshotter = BlockfileSnapshotter::open(root, *config, &reconciled, ic.logger());
+  if (!snapshotter)
+    return std::move(snapshotter).error();
+  auto skip = ensure_scratch(root, *config, setup);
+  if (!skip)
+    return std::move(skip).error();
+  if (*skip)
+    return InitResult::skip(**skip);
+
+  Meta& meta = ic.meta();
+  meta.exports["root"] = root;
+  meta.exports["fs_type"] = std::string(to_string(config->fs_type));
+  meta.exports["scratch"] = scratch_path(root);
+  // Shown by `strata plugins ls` so an operator sees the damage without reading logs.
+  if (!reconciled.missing.empty()) {
+    std::string list;
+    for (const std::string& m : reconciled.missing)
+      list += (list.empty() ? "" : "; ") + m;
+    meta.exports["missing_snapshots"] = list;
+  }
+  return std::shared_ptr<Instance>(std::move(*snapshotter));
+}
+
+} // namespace strata::blockfile
