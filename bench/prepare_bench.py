@@ -9,10 +9,13 @@ extents: copies are real copies) and xfs with reflink=1 (copies share extents). 
              Aims: ext4 <= 1.1x cp -a; reflink xfs >= 5x faster than cp -a.
   blockfile: a 1 GiB scratch image (mkfs by the plugin); times prepare of a parentless
              snapshot (the copy of the scratch) vs `cp --sparse=always` of the same file.
-             Aims: ext4 <= 1.0x; reflink xfs >= 20x faster.
-Every timed run starts after a syncfs of the filesystem, the copy is removed after it, and the
-two sides alternate. build/bench/prepare-bench links the snapshotters directly (no host, no
-plugin loading). Reports medians and ratios; never asserts.
+             Aims: ext4 <= 1.0x; reflink xfs >= 20x faster. A prepare fsyncs the copy and
+             commits the metadata (SQLite, fsync); cp does neither, so cp + `sync FILE` is
+             timed as well.
+Every timed run starts after a syncfs of the filesystem and the copy is removed after it.
+build/bench/prepare-bench-{native,blockfile} link the snapshotters directly (no host, no plugin
+loading). coreutils >= 9 cp reflinks by default where it can, so cp is also timed with
+--reflink=never. Reports medians and ratios; never asserts.
 
 Usage: sudo bench/prepare_bench.py [--runs N] [--files N] [--parent DIR] [--build-dir DIR]
                                    [--only native|blockfile]
@@ -68,12 +71,16 @@ def sync_fs(path):
         os.close(fd)
 
 
-def time_cp(argv, dst, fs_root, runs):
+def time_cp(argv, dst, fs_root, runs, fsync=False):
+    """Median-ready times (ms) of `argv` + [dst]; with `fsync`, `sync dst` is timed too (a
+    prepare fsyncs its copy before it returns)."""
     out = []
     for _ in range(runs):
         sync_fs(fs_root)
         t0 = time.perf_counter()
         subprocess.run(argv + [dst], check=True)
+        if fsync:
+            subprocess.run(["sync", dst], check=True)
         out.append((time.perf_counter() - t0) * 1000)
         if os.path.isdir(dst) and not os.path.islink(dst):
             shutil.rmtree(dst)
@@ -82,11 +89,11 @@ def time_cp(argv, dst, fs_root, runs):
     return out
 
 
-def bench_tool(tool, mode, root, runs, *extra):
-    p = subprocess.run([tool, mode, "--root", root, "--runs", str(runs), *extra],
+def bench_tool(tool, root, runs, *extra):
+    p = subprocess.run([tool, "--root", root, "--runs", str(runs), *extra],
                        capture_output=True, text=True)
     if p.returncode != 0:
-        raise RuntimeError(f"prepare-bench {mode} failed: {p.stderr.strip()}")
+        raise RuntimeError(f"{os.path.basename(tool)} failed: {p.stderr.strip()}")
     return json.loads(p.stdout)
 
 
@@ -119,9 +126,11 @@ def main():
     ap.add_argument("--build-dir", default="build", help="meson build directory")
     ap.add_argument("--only", choices=["native", "blockfile"], help="run one snapshotter only")
     args = ap.parse_args()
-    tool = os.path.abspath(os.path.join(args.build_dir, "bench", "prepare-bench"))
-    if not os.access(tool, os.X_OK):
-        sys.exit(f"{tool} missing: build first (ninja -C {args.build_dir})")
+    tools = {}
+    for name in ("native", "blockfile"):
+        tools[name] = os.path.abspath(os.path.join(args.build_dir, "bench", "prepare-bench-" + name))
+        if not os.access(tools[name], os.X_OK):
+            sys.exit(f"{tools[name]} missing: build first (ninja -C {args.build_dir})")
     if os.geteuid() != 0:
         sys.exit("needs root: loop devices and mounts")
     print(f"prepare benchmark: {args.runs} runs per side, {args.files} files; build type "
@@ -135,15 +144,29 @@ def main():
                 tree = os.path.join(fs.path, "tree")
                 os.mkdir(tree)
                 make_tree(tree, args.files)
-                res = bench_tool(tool, "native", os.path.join(fs.path, "native"), args.runs,
+                res = bench_tool(tools["native"], os.path.join(fs.path, "native"), args.runs,
                                  "--tree", tree)
                 dst = os.path.join(fs.path, "cp-copy")
                 cp = time_cp(["cp", "-a", tree], dst, fs.path, args.runs)
                 aim = "<= 1.1x" if fs_name == "ext4" else ">= 5x faster"
                 ratio_line(f"native prepare, {fs_name}", res["prepare_ms"], cp, aim + " vs cp -a")
-                # coreutils >= 9 reflinks by default where it can, so cp -a shares extents too.
                 cp_never = time_cp(["cp", "-a", "--reflink=never", tree], dst, fs.path, args.runs)
                 ratio_line("  vs cp -a --reflink=never", res["prepare_ms"], cp_never, aim)
+                shutil.rmtree(tree)
+            if args.only in (None, "blockfile"):
+                res = bench_tool(tools["blockfile"], os.path.join(fs.path, "blockfile"),
+                                 args.runs, "--size", "1GiB", "--fs-type", "ext4")
+                dst = os.path.join(fs.path, "cp-scratch")
+                cp = time_cp(["cp", "--sparse=always", res["scratch"]], dst, fs.path, args.runs)
+                aim = "<= 1.0x" if fs_name == "ext4" else ">= 20x faster"
+                ratio_line(f"blockfile prepare, {fs_name}", res["prepare_ms"], cp,
+                           aim + " vs cp --sparse=always")
+                cp_never = time_cp(["cp", "--sparse=always", "--reflink=never", res["scratch"]],
+                                   dst, fs.path, args.runs)
+                ratio_line("  vs cp ... --reflink=never", res["prepare_ms"], cp_never, aim)
+                cp_sync = time_cp(["cp", "--sparse=always", res["scratch"]], dst, fs.path,
+                                  args.runs, fsync=True)
+                ratio_line("  vs cp --sparse=always + fsync", res["prepare_ms"], cp_sync, aim)
         finally:
             fs.close()
 
