@@ -68,6 +68,9 @@ strata snapshots --snapshotter overlayfs tree
 echo "== strata image unpack --snapshotter native (each layer a full copy of its parent)"
 strata image unpack localhost/strata/sample:latest --snapshotter native
 strata snapshots --snapshotter native tree
+echo "== strata image unpack --snapshotter blockfile (each layer an ext4 image on a loop device)"
+strata image unpack localhost/strata/sample:latest --snapshotter blockfile
+strata snapshots --snapshotter blockfile tree
 
 echo "== strata image mount (a read-only view of the top layer)"
 mkdir "$work/rootfs"

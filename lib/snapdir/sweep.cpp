@@ -32,6 +32,13 @@ std::optional<SnapshotId> parse_id(std::string_view s) {
 
 } // namespace
 
+std::string Reconciled::missing_list() const {
+  std::string list;
+  for (const std::string& m : missing)
+    list += (list.empty() ? "" : "; ") + m;
+  return list;
+}
+
 Status DirSnapshotter::sweep(metastore::Transaction& tx, Reconciled* report) {
   STRATA_TRY_ASSIGN(auto ids, tx.id_map());
   const std::string snapshots = root_ + "/snapshots";

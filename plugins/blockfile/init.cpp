@@ -25,13 +25,8 @@ InitResult init(InitContext& ic, const ScratchSetup& setup) {
   meta.exports["root"] = root;
   meta.exports["fs_type"] = std::string(to_string(config->fs_type));
   meta.exports["scratch"] = scratch_path(root);
-  // Shown by `strata plugins ls` so an operator sees the damage without reading logs.
-  if (!reconciled.missing.empty()) {
-    std::string list;
-    for (const std::string& m : reconciled.missing)
-      list += (list.empty() ? "" : "; ") + m;
-    meta.exports["missing_snapshots"] = list;
-  }
+  if (!reconciled.missing.empty())
+    meta.exports["missing_snapshots"] = reconciled.missing_list();
   return std::shared_ptr<Instance>(std::move(*snapshotter));
 }
 

@@ -14,13 +14,8 @@ InitResult init(InitContext& ic) {
                     NativeSnapshotter::open(ic.root(), config, &reconciled, ic.logger()));
   Meta& meta = ic.meta();
   meta.exports["root"] = ic.root();
-  // Shown by `strata plugins ls` so an operator sees the damage without reading logs.
-  if (!reconciled.missing.empty()) {
-    std::string list;
-    for (const std::string& m : reconciled.missing)
-      list += (list.empty() ? "" : "; ") + m;
-    meta.exports["missing_snapshots"] = list;
-  }
+  if (!reconciled.missing.empty())
+    meta.exports["missing_snapshots"] = reconciled.missing_list();
   return std::shared_ptr<Instance>(std::move(snapshotter));
 }
 

@@ -41,13 +41,8 @@ InitResult init(InitContext& ic) {
   meta.exports["root"] = root;
   if (probed->features.userxattr)
     meta.exports["userxattr"] = "true";
-  // Shown by `strata plugins ls` so an operator sees the damage without reading logs.
-  if (!reconciled.missing.empty()) {
-    std::string list;
-    for (const std::string& m : reconciled.missing)
-      list += (list.empty() ? "" : "; ") + m;
-    meta.exports["missing_snapshots"] = list;
-  }
+  if (!reconciled.missing.empty())
+    meta.exports["missing_snapshots"] = reconciled.missing_list();
   // Commit may name a parent for a parentless active snapshot (parallel unpack).
   meta.capabilities.push_back(capability::rebase);
   if (probed->features.idmap)

@@ -37,6 +37,10 @@ struct Reconciled {
   std::vector<std::string> orphans_removed;
   /// rm-<id> entries of removals that never committed, renamed back to <id>.
   std::vector<std::string> restored;
+
+  /// `missing` joined with "; ", for a plugin's "missing_snapshots" export ("" when none): an
+  /// operator sees the damage in `strata plugins ls` without reading logs.
+  std::string missing_list() const;
 };
 
 /// Fixed traits of a subclass.
