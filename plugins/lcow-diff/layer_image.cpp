@@ -85,33 +85,43 @@ std::uint64_t blocks_of(std::uint64_t bytes) {
   return (bytes + block_size - 1) / block_size;
 }
 
-// The number of filesystem blocks of the current entry's data that hold a non-zero byte.
-Result<std::uint64_t> data_blocks(archive::TarReader& tar, const std::string& entry) {
-  std::uint64_t count = 0;
-  std::uint64_t counted = ~std::uint64_t(0); // the last block counted
+// Calls `fn(offset, bytes)` for each piece of the current entry's data, in order.
+template <class Fn>
+Status for_each_data_block(archive::TarReader& tar, const std::string& entry, Fn fn) {
   for (;;) {
     const void* buf = nullptr;
     std::size_t size = 0;
     la_int64_t offset = 0;
     int rc = archive_read_data_block(tar.handle(), &buf, &size, &offset);
     if (rc == ARCHIVE_EOF)
-      return count;
+      return {};
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
       return tar.error("reading the data of \"" + entry + "\"");
-    const auto* p = static_cast<const unsigned char*>(buf);
-    for (std::size_t i = 0; i < size; ++i) {
-      if (p[i] == 0)
-        continue;
-      const std::uint64_t block = (static_cast<std::uint64_t>(offset) + i) / block_size;
-      if (block != counted) {
-        ++count;
-        counted = block;
-      }
-      // The rest of this block is counted already.
-      i = static_cast<std::size_t>((block + 1) * block_size - static_cast<std::uint64_t>(offset)) -
-          1;
-    }
+    STRATA_TRY(fn(static_cast<std::uint64_t>(offset),
+                  std::span(static_cast<const std::byte*>(buf), size)));
   }
+}
+
+// The number of filesystem blocks of the current entry's data that hold a non-zero byte.
+Result<std::uint64_t> data_blocks(archive::TarReader& tar, const std::string& entry) {
+  std::uint64_t count = 0;
+  std::uint64_t counted = ~std::uint64_t(0); // the last block counted
+  STRATA_TRY(for_each_data_block(
+      tar, entry, [&](std::uint64_t offset, std::span<const std::byte> data) -> Status {
+        for (std::size_t i = 0; i < data.size(); ++i) {
+          if (data[i] == std::byte{0})
+            continue;
+          const std::uint64_t block = (offset + i) / block_size;
+          if (block != counted) {
+            ++count;
+            counted = block;
+          }
+          // The rest of this block is counted already.
+          i = static_cast<std::size_t>((block + 1) * block_size - offset) - 1;
+        }
+        return {};
+      }));
+  return count;
 }
 
 } // namespace
@@ -223,20 +233,12 @@ Status LayerImageWriter::make_room(const std::string& path, ext2_ino_t parent,
 
 Status LayerImageWriter::write_data(archive::TarReader& tar, ext2_ino_t ino,
                                     const std::string& entry) {
-  for (;;) {
-    const void* buf = nullptr;
-    std::size_t size = 0;
-    la_int64_t offset = 0;
-    int rc = archive_read_data_block(tar.handle(), &buf, &size, &offset);
-    if (rc == ARCHIVE_EOF)
-      return {};
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-      return tar.error("reading the data of \"" + entry + "\"");
-    if (auto st = image_.write(ino, static_cast<std::uint64_t>(offset),
-                               std::span(static_cast<const std::byte*>(buf), size));
-        !st)
-      return st.error().wrap("lcow differ: entry \"" + entry + "\"");
-  }
+  return for_each_data_block(tar, entry,
+                             [&](std::uint64_t offset, std::span<const std::byte> data) -> Status {
+                               if (auto st = image_.write(ino, offset, data); !st)
+                                 return st.error().wrap("lcow differ: entry \"" + entry + "\"");
+                               return {};
+                             });
 }
 
 Status LayerImageWriter::add(archive::TarReader& tar, archive_entry* e) {

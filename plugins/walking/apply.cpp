@@ -24,21 +24,12 @@ WalkingDiffer::WalkingDiffer(std::shared_ptr<ContentStore> store, Config config,
       log_(log ? std::move(log) : null_logger()) {}
 
 Status WalkingDiffer::check_media_type(const std::string& media_type) const {
-  auto codec = archive::compression_of_media_type(media_type);
-  if (codec)
+  if (archive::compression_of_media_type(media_type))
     return {};
-  std::string reasons;
-  for (const auto& p : config_.processors) {
-    if (std::find(p.accepts.begin(), p.accepts.end(), media_type) == p.accepts.end())
-      continue;
-    auto usable = streamproc::check(p);
-    if (usable)
-      return {};
-    reasons += "; " + usable.error().message();
-  }
-  return not_implemented("walking differ: media type \"" + media_type +
-                         "\" is not a layer it can decode and no stream processor accepts it" +
-                         reasons);
+  if (auto st = streamproc::find_accepting(config_.processors, media_type); !st)
+    return not_implemented("walking differ: media type \"" + media_type +
+                           "\" is not a layer it can decode and " + st.error().message());
+  return {};
 }
 
 namespace {

@@ -3,7 +3,6 @@ names the store it uses and serves linux on the host architecture; append_dm_ver
 bad size are init errors naming the key.
 """
 
-import json
 import os
 import sys
 import unittest
@@ -15,12 +14,7 @@ SECTION = '[plugins."strata.differ.v1.windows-lcow"]\n'
 
 
 def lcow_record(test, daemon):
-    status, body = h.http_get(daemon.socket, "/v1/plugins")
-    test.assertEqual(status, 200, body)
-    mine = [r for r in json.loads(body)
-            if r.get("type") == "strata.differ.v1" and r.get("id") == "windows-lcow"]
-    test.assertEqual(len(mine), 1, f"{body}\n{daemon.describe()}")
-    return mine[0]
+    return h.plugin_record(test, daemon, "strata.differ.v1", "windows-lcow")
 
 
 class LcowPluginLoadTest(unittest.TestCase):
