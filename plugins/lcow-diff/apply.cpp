@@ -5,13 +5,10 @@
 #include "layer_image.hpp"
 #include "vhd_footer.hpp"
 
-#include <strata/archive/compression.hpp>
 #include <strata/archive/tar_reader.hpp>
-#include <strata/contentio/blob_source.hpp>
-#include <strata/contentio/read_ahead.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
-#include <strata/streamproc/chain.hpp>
+#include <strata/streamproc/layer.hpp>
 
 #include <algorithm>
 #include <array>
@@ -146,30 +143,13 @@ Result<Descriptor> LcowDiffer::apply(const Descriptor& desc, const std::vector<M
 
 Result<Descriptor> LcowDiffer::convert(const Descriptor& desc, const std::string& dir,
                                        const ApplyOptions& opts) {
-  auto reader = store_->reader(desc.digest);
-  if (!reader)
-    return std::move(reader).error();
-  if (desc.size > 0 && (*reader)->size() != desc.size)
-    return failed_precondition("blob " + desc.digest + " has " + std::to_string((*reader)->size()) +
-                               " bytes, the descriptor says " + std::to_string(desc.size));
-  contentio::Source blob = contentio::blob_source(*reader, desc.digest, /*verify=*/true);
-  if (opts.progress)
-    blob = [inner = std::move(blob), &progress = opts.progress,
-            total = std::uint64_t(0)](std::span<std::byte> buf) mutable -> Result<std::size_t> {
-      auto n = inner(buf);
-      if (n && *n > 0)
-        progress(total += *n);
-      return n;
-    };
-  streamproc::ChainOptions chain_options;
-  chain_options.idle_timeout = config_.processor_timeout;
-  chain_options.payloads = opts.processor_payloads;
-  STRATA_TRY_ASSIGN(auto chain, streamproc::build_chain(config_.processors, desc.media_type,
-                                                        std::move(blob), chain_options));
-  contentio::Source tar = chain.source();
-  STRATA_TRY_ASSIGN(auto codec, archive::compression_of_media_type(chain.media_type()));
-  if (codec != archive::Compression::None)
-    tar = contentio::read_ahead(archive::decompressing(std::move(tar), codec));
+  streamproc::LayerOptions layer_options;
+  layer_options.chain.idle_timeout = config_.processor_timeout;
+  layer_options.chain.payloads = opts.processor_payloads;
+  layer_options.progress = opts.progress;
+  STRATA_TRY_ASSIGN(auto layer, streamproc::open_layer(*store_, desc, config_.processors,
+                                                       std::move(layer_options)));
+  const contentio::Source& tar = layer.tar();
 
   // The tar goes to an unnamed file in the layer directory while its headers are counted: the
   // image is sized from them before the second read writes it.
@@ -201,8 +181,7 @@ Result<Descriptor> LcowDiffer::convert(const Descriptor& desc, const std::string
   }
   if (counted)
     counted = counting.drain();
-  tar = nullptr; // joins a read-ahead worker: the chain is read from one thread at a time
-  chain.close();
+  layer.close();
   STRATA_TRY(counted);
   const std::string digest = counting.digest();
   if (!opts.diff_id.empty() && digest != opts.diff_id)
