@@ -82,18 +82,10 @@ protected:
   }
 
   Descriptor ingest(const std::string& blob, const std::string& media_type) {
-    const std::string digest = strata::digest::sha256_of(blob);
-    std::size_t off = 0;
-    auto st = strata::contentio::ingest(
-        *store_, "test-" + digest, Descriptor{media_type, digest, std::int64_t(blob.size()), {}},
-        [&](std::span<std::byte> buf) -> strata::Result<std::size_t> {
-          std::size_t n = std::min(buf.size(), blob.size() - off);
-          std::memcpy(buf.data(), blob.data() + off, n);
-          off += n;
-          return n;
-        });
-    EXPECT_TRUE(st) << st.error().to_string();
-    return Descriptor{media_type, digest, std::int64_t(blob.size()), {}};
+    const Descriptor d{media_type, strata::digest::sha256_of(blob), std::int64_t(blob.size()), {}};
+    STRATA_EXPECT_OK(strata::contentio::ingest(*store_, "test-" + d.digest, d,
+                                               strata::testing::string_source(blob)));
+    return d;
   }
 
   strata::lcow::LcowDiffer differ(strata::lcow::Config config = {}) {
@@ -117,142 +109,70 @@ protected:
   std::string layer_;
 };
 
+TarEntry entry(TarEntry::Type type, std::string name, mode_t mode) {
+  TarEntry e;
+  e.type = type;
+  e.name = std::move(name);
+  e.mode = mode;
+  return e;
+}
+
 // Every entry kind, out of order, whiteouts before their directories, an opaque directory.
 std::string every_kind_layer() {
+  using T = TarEntry::Type;
   TarBuilder b;
-  auto add = [&](TarEntry e) { b.add(std::move(e)); };
-  TarEntry e;
-  // A file before its directory: "late" is made implicitly, its entry (mode 0750, owner
-  // 1000:1000) comes at the end.
-  e = {};
-  e.name = "late/inner.txt";
-  e.data = "inner\n";
-  add(e);
-  e = {};
-  e.name = "late/.wh.ghost"; // a whiteout before its directory's entry
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Dir;
-  e.name = "etc";
-  e.mode = 0755;
-  add(e);
-  e = {};
-  e.name = "etc/hostname";
-  e.data = "strata\n";
-  e.mtime = 1700000123;
-  e.mtime_nsec = 123456789;
-  e.atime = 1700000456;
-  add(e);
-  e = {};
-  e.name = "empty";
-  add(e);
-  e = {};
-  e.name = "bin/suid";
-  e.data = std::string(10000, 'x');
-  e.mode = 04755;
-  add(e);
-  e = {};
-  e.name = "bin/sgid";
-  e.data = "g";
-  e.mode = 02711;
-  add(e);
-  e = {};
-  e.name = "owned";
-  e.data = "big ids";
-  e.uid = 100000;
-  e.gid = 70000;
-  e.mode = 0600;
-  add(e);
-  e = {};
-  e.name = "xattrs/small";
-  e.data = "s";
-  e.xattrs["user.small"] = "v";
-  add(e);
-  e = {};
-  e.name = "xattrs/large";
-  e.data = "l";
-  e.xattrs["user.a"] = std::string(300, 'a'); // beyond the inode: an xattr block
-  e.xattrs["user.b"] = "b";
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Hardlink;
-  e.name = "etc/hostname.link";
-  e.link = "etc/hostname";
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Symlink;
-  e.name = "short";
-  e.link = "etc/hostname";
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Symlink;
-  e.name = "long";
-  e.link = "/" + std::string(120, 'l') + "/target";
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Hardlink;
-  e.name = "short.link"; // a hardlink to a symlink
-  e.link = "short";
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Char;
-  e.name = "dev/null";
-  e.major = 1;
-  e.minor = 3;
-  e.mode = 0666;
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Block;
-  e.name = "dev/big";
-  e.major = 259;
-  e.minor = 300000; // needs the new device encoding
-  e.mode = 0660;
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Fifo;
-  e.name = "dev/fifo";
-  e.mode = 0644;
-  add(e);
-  e = {};
-  e.name = "opaque/.wh..wh..opq"; // marker before its directory
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Dir;
-  e.name = "opaque";
-  e.mode = 0711;
-  add(e);
-  e = {};
-  e.name = "opaque/kept";
-  e.data = "kept";
-  add(e);
-  e = {};
-  e.name = "big";
-  e.data = big_content();
-  add(e);
-  e = {};
-  e.name = "sparse";
-  e.data = sparse_content();
-  add(e);
+  // A file and a whiteout before their directory: "late" is made implicitly; its entry (mode
+  // 0750, owner 1000:1000) comes at the end.
+  b.file("late/inner.txt", "inner\n").file("late/.wh.ghost", "").dir("etc");
+  TarEntry host = entry(T::File, "etc/hostname", 0644);
+  host.data = "strata\n";
+  host.mtime = 1700000123;
+  host.mtime_nsec = 123456789;
+  host.atime = 1700000456;
+  b.add(host);
+  b.file("empty", "").file("bin/suid", std::string(10000, 'x'), 04755).file("bin/sgid", "g", 02711);
+  TarEntry owned = entry(T::File, "owned", 0600);
+  owned.data = "big ids";
+  owned.uid = 100000;
+  owned.gid = 70000;
+  b.add(owned);
+  TarEntry small = entry(T::File, "xattrs/small", 0644);
+  small.data = "s";
+  small.xattrs["user.small"] = "v";
+  b.add(small);
+  TarEntry large = entry(T::File, "xattrs/large", 0644);
+  large.data = "l";
+  large.xattrs["user.a"] = std::string(300, 'a'); // beyond the inode: an xattr block
+  large.xattrs["user.b"] = "b";
+  b.add(large);
+  b.hardlink("etc/hostname.link", "etc/hostname")
+      .symlink("short", "etc/hostname")
+      .symlink("long", "/" + std::string(120, 'l') + "/target")
+      .hardlink("short.link", "short"); // a hardlink to a symlink
+  TarEntry null = entry(T::Char, "dev/null", 0666);
+  null.major = 1;
+  null.minor = 3;
+  b.add(null);
+  TarEntry big_dev = entry(T::Block, "dev/big", 0660);
+  big_dev.major = 259;
+  big_dev.minor = 300000; // needs the new device encoding
+  b.add(big_dev);
+  b.add(entry(T::Fifo, "dev/fifo", 0644));
+  b.file("opaque/.wh..wh..opq", "") // the marker before its directory
+      .dir("opaque", 0711)
+      .file("opaque/kept", "kept")
+      .file("big", big_content())
+      .file("sparse", sparse_content());
   // Many names in one directory: it grows beyond one block.
-  for (int i = 0; i < 300; ++i) {
-    e = {};
-    e.name = "many/file-with-a-longish-name-" + std::to_string(i);
-    e.data = std::to_string(i);
-    add(e);
-  }
-  e = {};
-  e.type = TarEntry::Type::Dir;
-  e.name = "late";
-  e.mode = 0750;
-  e.uid = 1000;
-  e.gid = 1000;
-  add(e);
-  e = {};
-  e.type = TarEntry::Type::Dir;
-  e.name = "xattrs";
-  e.mode = 0755;
-  e.xattrs["user.dir"] = "d";
-  add(e);
+  for (int i = 0; i < 300; ++i)
+    b.file("many/file-with-a-longish-name-" + std::to_string(i), std::to_string(i));
+  TarEntry late = entry(T::Dir, "late", 0750);
+  late.uid = 1000;
+  late.gid = 1000;
+  b.add(late);
+  TarEntry xdir = entry(T::Dir, "xattrs", 0755);
+  xdir.xattrs["user.dir"] = "d";
+  b.add(xdir);
   return b.bytes();
 }
 
