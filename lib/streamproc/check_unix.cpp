@@ -2,6 +2,7 @@
 // not writable by anyone but its owner.
 #include <strata/streamproc/processor.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +73,19 @@ Status check(const ProcessorSpec& spec) {
                        "change it: chmod go-w " +
                        path);
   return {};
+}
+
+Status find_accepting(const std::vector<ProcessorSpec>& processors, std::string_view media_type) {
+  std::string reasons;
+  for (const auto& p : processors) {
+    if (std::find(p.accepts.begin(), p.accepts.end(), media_type) == p.accepts.end())
+      continue;
+    auto usable = check(p);
+    if (usable)
+      return {};
+    reasons += "; " + usable.error().message();
+  }
+  return not_implemented("no stream processor accepts it" + reasons);
 }
 
 } // namespace strata::streamproc

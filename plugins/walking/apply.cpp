@@ -5,12 +5,10 @@
 
 #include <strata/archive/apply.hpp>
 #include <strata/archive/compression.hpp>
-#include <strata/contentio/blob_source.hpp>
-#include <strata/contentio/read_ahead.hpp>
 #include <strata/digest/sha256.hpp>
 #include <strata/fs/posix.hpp>
 #include <strata/mount/temp.hpp>
-#include <strata/streamproc/chain.hpp>
+#include <strata/streamproc/layer.hpp>
 
 #include <algorithm>
 #include <fcntl.h>
@@ -24,21 +22,12 @@ WalkingDiffer::WalkingDiffer(std::shared_ptr<ContentStore> store, Config config,
       log_(log ? std::move(log) : null_logger()) {}
 
 Status WalkingDiffer::check_media_type(const std::string& media_type) const {
-  auto codec = archive::compression_of_media_type(media_type);
-  if (codec)
+  if (archive::compression_of_media_type(media_type))
     return {};
-  std::string reasons;
-  for (const auto& p : config_.processors) {
-    if (std::find(p.accepts.begin(), p.accepts.end(), media_type) == p.accepts.end())
-      continue;
-    auto usable = streamproc::check(p);
-    if (usable)
-      return {};
-    reasons += "; " + usable.error().message();
-  }
-  return not_implemented("walking differ: media type \"" + media_type +
-                         "\" is not a layer it can decode and no stream processor accepts it" +
-                         reasons);
+  if (auto st = streamproc::find_accepting(config_.processors, media_type); !st)
+    return not_implemented("walking differ: media type \"" + media_type +
+                           "\" is not a layer it can decode and " + st.error().message());
+  return {};
 }
 
 namespace {
@@ -91,45 +80,16 @@ Result<Descriptor> WalkingDiffer::apply(const Descriptor& desc, const std::vecto
 
 Result<Descriptor> WalkingDiffer::apply_onto(const Descriptor& desc, const ApplyTarget& target,
                                              const ApplyOptions& opts) {
-  auto reader = store_->reader(desc.digest);
-  if (!reader)
-    return std::move(reader).error();
-  if (desc.size > 0 && (*reader)->size() != desc.size)
-    return failed_precondition("walking differ: blob " + desc.digest + " has " +
-                               std::to_string((*reader)->size()) + " bytes, the descriptor says " +
-                               std::to_string(desc.size));
-  contentio::Source blob = contentio::blob_source(*reader, desc.digest, /*verify=*/true);
-  if (opts.progress)
-    blob = [inner = std::move(blob), &progress = opts.progress,
-            total = std::uint64_t(0)](std::span<std::byte> buf) mutable -> Result<std::size_t> {
-      auto n = inner(buf);
-      if (n && *n > 0)
-        progress(total += *n);
-      return n;
-    };
-
-  streamproc::ChainOptions chain_options;
-  chain_options.idle_timeout = config_.processor_timeout;
-  chain_options.payloads = opts.processor_payloads;
-  auto chain =
-      streamproc::build_chain(config_.processors, desc.media_type, std::move(blob), chain_options);
-  if (!chain)
-    return std::move(chain).error().wrap("walking differ: blob " + desc.digest);
-  contentio::Source tar = chain->source();
-  // A known-plain tar goes straight to the archive reader; Docker's plain media type is
-  // often gzip'd in practice, so it (nullopt: detect by magic) goes through the decompressor.
-  auto codec = archive::compression_of_media_type(chain->media_type());
-  if (!codec)
-    return std::move(codec).error().wrap("walking differ: after stream processors");
-  if (*codec != archive::Compression::None) {
-    tar = archive::decompressing(
-        std::move(tar), *codec,
-        {.max_output = config_.max_layer_bytes, .gzip = config_.gzip_decoder});
-    // Inflate on a worker while this thread creates the files; the worker reads the chain's
-    // source, so it is stopped (tar reset) before the chain is closed.
-    if (config_.decompress_thread)
-      tar = contentio::read_ahead(std::move(tar));
-  }
+  streamproc::LayerOptions layer_options;
+  layer_options.chain.idle_timeout = config_.processor_timeout;
+  layer_options.chain.payloads = opts.processor_payloads;
+  layer_options.max_output = config_.max_layer_bytes;
+  layer_options.gzip = config_.gzip_decoder;
+  layer_options.decompress_thread = config_.decompress_thread;
+  layer_options.progress = opts.progress;
+  auto layer = streamproc::open_layer(*store_, desc, config_.processors, std::move(layer_options));
+  if (!layer)
+    return std::move(layer).error().wrap("walking differ");
 
   archive::ApplyOptions aopts;
   aopts.whiteouts = target.whiteouts;
@@ -144,9 +104,8 @@ Result<Descriptor> WalkingDiffer::apply_onto(const Descriptor& desc, const Apply
   aopts.warn = [&desc, this](std::string_view w) {
     log_->warn("layer " + desc.digest + ": " + std::string(w));
   };
-  auto applied = archive::apply(target.dir, tar, aopts);
-  tar = nullptr; // joins a read-ahead worker: the chain is read from one thread at a time
-  chain->close();
+  auto applied = archive::apply(target.dir, layer->tar(), aopts);
+  layer->close();
   if (!applied)
     return std::move(applied).error().wrap("walking differ: layer " + desc.digest + " onto " +
                                            target.dir);

@@ -297,6 +297,16 @@ def plugins_json(test, daemon):
         test.fail(f"`strata plugins ls --json` printed invalid JSON ({e})\n{describe(proc)}")
 
 
+def plugin_record(test, daemon, type_, id_):
+    """The one /v1/plugins record of plugin `type_`.`id_` (e.g. "strata.differ.v1", "walking");
+    fails the test unless there is exactly one."""
+    status, body = http_get(daemon.socket, "/v1/plugins")
+    test.assertEqual(status, 200, body)
+    mine = [r for r in json.loads(body) if r.get("type") == type_ and r.get("id") == id_]
+    test.assertEqual(len(mine), 1, f"{body}\n{daemon.describe()}")
+    return mine[0]
+
+
 def records_by_file(test, records, directory):
     """{file name: record} for the records of plugin files in `directory`; each file once."""
     out = {}

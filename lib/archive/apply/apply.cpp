@@ -3,7 +3,7 @@
 #include "strata/archive/apply.hpp"
 
 #include "entry_writer.hpp"
-#include "tar_source.hpp"
+#include <strata/archive/tar_reader.hpp>
 
 #include <strata/fs/root.hpp>
 #include <strata/fs/walk.hpp>
@@ -35,7 +35,7 @@ public:
   Applier(const fs::Root& root, const ApplyOptions& opts)
       : root_(root), opts_(opts), writer_(root, opts) {}
 
-  Status entry(detail::TarReader& tar, archive_entry* e) {
+  Status entry(TarReader& tar, archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
     if (!raw || !*raw)
       return invalid_argument("tar entry without a name");
@@ -292,7 +292,7 @@ Result<ApplyResult> apply_unguarded(const std::string& root_path, const contenti
       return failed_precondition("apply: " + root.error().message());
     return std::move(root).error().wrap("apply");
   }
-  detail::TarReader reader(tar);
+  TarReader reader(tar);
   Applier applier(*root, opts);
   ApplyResult result;
   for (;;) {

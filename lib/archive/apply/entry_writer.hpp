@@ -5,7 +5,7 @@
 #include "strata/archive/apply.hpp"
 
 #include "copy_up.hpp"
-#include "tar_source.hpp"
+#include <strata/archive/tar_reader.hpp>
 
 #include <strata/fs/root.hpp>
 

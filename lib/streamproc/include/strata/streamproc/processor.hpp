@@ -7,6 +7,7 @@
 #include <strata/plugin/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace strata::streamproc {
@@ -40,5 +41,11 @@ Result<std::vector<ProcessorSpec>> parse_processors(const json::object& table);
 /// Errors: Unavailable with the reason, naming `stream_processors.<id>.path`, the file and the
 /// fix; callers report it (e.g. as a plugin skip reason) and build_chain() skips that processor.
 Status check(const ProcessorSpec& spec);
+
+/// Whether a processor in `processors` that can run (check()) accepts `media_type`: what a
+/// differ asks before it takes a layer whose media type it cannot decode itself.
+/// Errors: NotImplemented "no stream processor accepts it", followed by each accepting
+/// processor's check() reason (so the caller can try another differ, and the operator sees why).
+Status find_accepting(const std::vector<ProcessorSpec>& processors, std::string_view media_type);
 
 } // namespace strata::streamproc

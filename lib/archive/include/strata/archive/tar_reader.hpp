@@ -1,6 +1,9 @@
 #pragma once
-// TarReader: libarchive reading tar headers and data from a Source, hashing every byte it pulls
-// so the caller gets the digest of the whole stream (the diff ID).
+/// \file
+/// TarReader: libarchive reading tar headers and data from a Source, hashing every byte it pulls
+/// so the caller gets the digest of the whole stream (the diff ID). apply() reads layers with it;
+/// a differ that writes a layer into something other than a directory (the lcow differ's ext4
+/// image) reads the same way, so every differ agrees on what a layer's entries and digest are.
 
 #include <strata/contentio/stream.hpp>
 #include <strata/digest/sha256.hpp>
@@ -12,11 +15,15 @@
 #include <optional>
 #include <vector>
 
-namespace strata::archive::detail {
+namespace strata::archive {
 
+/// Reads one tar stream (no decompression: the caller decompresses, so the digest covers exactly
+/// the tar bytes). Not copyable; reads the source from the calling thread only.
 class TarReader {
 public:
+  /// Reads from `source`, which must outlive the reader.
   explicit TarReader(const contentio::Source& source);
+  /// Frees the libarchive handle.
   ~TarReader();
   TarReader(const TarReader&) = delete;
   TarReader& operator=(const TarReader&) = delete;
@@ -24,7 +31,7 @@ public:
   /// The next header; nullptr at the end of the archive.
   /// Errors: InvalidArgument for a corrupt or truncated tar; the source's own errors.
   Result<archive_entry*> next();
-  /// The libarchive handle, for reading the current entry's data.
+  /// The libarchive handle, for reading the current entry's data (archive_read_data_block).
   struct archive* handle() const noexcept {
     return a_;
   }
@@ -49,4 +56,4 @@ private:
   std::optional<Error> source_error_;
 };
 
-} // namespace strata::archive::detail
+} // namespace strata::archive

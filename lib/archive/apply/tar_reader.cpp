@@ -1,9 +1,9 @@
-#include "tar_source.hpp"
+#include <strata/archive/tar_reader.hpp>
 
 #include <exception>
 #include <string>
 
-namespace strata::archive::detail {
+namespace strata::archive {
 
 TarReader::TarReader(const contentio::Source& source)
     : source_(source), a_(archive_read_new()), buf_(256 * 1024) {
@@ -83,4 +83,4 @@ std::string TarReader::digest() {
   return hash_.finish();
 }
 
-} // namespace strata::archive::detail
+} // namespace strata::archive
