@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <memory>
+#include <optional>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,43 +100,6 @@ Error configure_error(int err, const std::string& dev, const std::string& path,
   return detail::mount_error(what, err);
 }
 
-// Refuses to attach the file behind `backing` when a loop device holds it already in a way that
-// would let two filesystems drive one image: read-write next to anything, or anything next to a
-// read-write one. Two independent mounts of one ext4 or xfs image corrupt it; the kernel does not
-// stop that, since each loop device is a block device of its own. The devices are found by the
-// backing file's device and inode (LOOP_GET_STATUS64), so a bind mount or another path of the
-// same file is caught too. Processes attaching at the same instant can still both pass.
-Status check_not_attached(int backing, const std::string& path, bool readonly) {
-  struct stat st {};
-  if (::fstat(backing, &st) != 0)
-    return fs::sys_error("loop: cannot stat \"" + path + "\"", errno);
-  DIR* d = ::opendir("/sys/block");
-  if (d == nullptr)
-    return {};
-  std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (!name.starts_with("loop"))
-      continue;
-    fs::UniqueFd dev(::open(("/dev/" + name).c_str(), O_RDONLY | O_CLOEXEC));
-    struct loop_info64 info {};
-    if (!dev || ::ioctl(dev.get(), LOOP_GET_STATUS64, &info) != 0)
-      continue; // not attached (ENXIO), or gone meanwhile
-    if (info.lo_device != st.st_dev || info.lo_inode != st.st_ino)
-      continue;
-    const bool other_ro = (info.lo_flags & LO_FLAGS_READ_ONLY) != 0;
-    if (readonly && other_ro)
-      continue;
-    return failed_precondition(
-        "loop: \"" + path + "\" is already attached to /dev/" + name +
-        (other_ro ? " (read-only)" : " (read-write)") + "; attaching it " +
-        (readonly ? "read-only" : "read-write") +
-        " as well would let two filesystems drive one image and corrupt it: unmount the other "
-        "mount first (losetup -a lists the devices)");
-  }
-  return {};
-}
-
 bool read_flag(const std::string& path) {
   auto text = fs::read_small_file(path);
   return text && !text->empty() && (*text)[0] == '1';
@@ -146,7 +110,17 @@ bool read_flag(const std::string& path) {
 Result<LoopDevice> LoopDevice::attach(const std::string& path, const LoopOptions& opts) {
   STRATA_TRY_ASSIGN(auto backing, open_backing(path, opts.readonly));
   STRATA_TRY_ASSIGN(auto ctl, open_control());
-  STRATA_TRY(check_not_attached(backing.get(), path, opts.readonly));
+  // Two filesystems driving one image corrupt it, and the kernel does not stop that: each loop
+  // device is a block device of its own. Read-only next to read-only is the one safe sharing.
+  STRATA_TRY_ASSIGN(auto holders, loops_backed_by(backing.get()));
+  for (const LoopInfo& other : holders)
+    if (!opts.readonly || !other.readonly)
+      return failed_precondition(
+          "loop: \"" + path + "\" is already attached to " + other.device +
+          (other.readonly ? " (read-only)" : " (read-write)") + "; attaching it " +
+          (opts.readonly ? "read-only" : "read-write") +
+          " as well would let two filesystems drive one image and corrupt it: unmount the other "
+          "mount first (losetup -a lists the devices)");
 
   struct loop_config cfg {};
   cfg.fd = static_cast<__u32>(backing.get());
@@ -229,29 +203,65 @@ Status LoopDevice::detach() {
   return {};
 }
 
-Result<std::vector<LoopInfo>> attached_loops() {
+namespace {
+
+// /dev/<name> as sysfs shows it, or nullopt when it has no backing file (not attached).
+std::optional<LoopInfo> info_of(const std::string& name) {
+  std::string sys = "/sys/block/" + name;
+  auto backing = fs::read_small_file(sys + "/loop/backing_file");
+  if (!backing)
+    return std::nullopt; // not attached: the kernel shows loop/ only while a file is
+  while (!backing->empty() && backing->back() == '\n')
+    backing->pop_back();
+  LoopInfo info;
+  info.device = "/dev/" + name;
+  info.backing_file = std::move(*backing);
+  info.readonly = read_flag(sys + "/ro");
+  info.direct_io = read_flag(sys + "/loop/dio");
+  info.autoclear = read_flag(sys + "/loop/autoclear");
+  return info;
+}
+
+// Calls fn(name) for each loop device name under /sys/block.
+template <class Fn> Status each_loop(Fn&& fn) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/sys/block"), ::closedir);
   if (!dir)
     return detail::mount_error("loop: cannot list /sys/block", errno);
-  std::vector<LoopInfo> out;
   while (struct dirent* e = ::readdir(dir.get())) {
     std::string name = e->d_name;
-    if (!name.starts_with("loop"))
-      continue;
-    std::string sys = "/sys/block/" + name;
-    auto backing = fs::read_small_file(sys + "/loop/backing_file");
-    if (!backing)
-      continue; // not attached: the kernel shows loop/ only while a file is
-    while (!backing->empty() && backing->back() == '\n')
-      backing->pop_back();
-    LoopInfo info;
-    info.device = "/dev/" + name;
-    info.backing_file = std::move(*backing);
-    info.readonly = read_flag(sys + "/ro");
-    info.direct_io = read_flag(sys + "/loop/dio");
-    info.autoclear = read_flag(sys + "/loop/autoclear");
-    out.push_back(std::move(info));
+    if (name.starts_with("loop"))
+      fn(name);
   }
+  return {};
+}
+
+} // namespace
+
+Result<std::vector<LoopInfo>> attached_loops() {
+  std::vector<LoopInfo> out;
+  STRATA_TRY(each_loop([&](const std::string& name) {
+    if (auto info = info_of(name))
+      out.push_back(std::move(*info));
+  }));
+  return out;
+}
+
+Result<std::vector<LoopInfo>> loops_backed_by(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return fs::sys_error("loop: cannot stat the file to look for", errno);
+  std::vector<LoopInfo> out;
+  STRATA_TRY(each_loop([&](const std::string& name) {
+    // By device and inode, so that another path to the file (a bind mount, a link) counts too.
+    fs::UniqueFd dev(::open(("/dev/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    struct loop_info64 li {};
+    if (!dev || ::ioctl(dev.get(), LOOP_GET_STATUS64, &li) != 0)
+      return; // not attached (ENXIO), or gone meanwhile
+    if (li.lo_device != st.st_dev || li.lo_inode != st.st_ino)
+      return;
+    if (auto info = info_of(name))
+      out.push_back(std::move(*info));
+  }));
   return out;
 }
 

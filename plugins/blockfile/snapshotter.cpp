@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <fcntl.h>
@@ -62,14 +61,13 @@ Baseline read_baseline(int fd) {
 
 // A mounted image changes under its mount: committing one would record a moving target.
 Status check_not_attached(const std::string& image) {
-  char real[PATH_MAX];
-  if (::realpath(image.c_str(), real) == nullptr)
+  fs::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd)
     return fs::sys_error("image " + image, errno);
-  STRATA_TRY_ASSIGN(auto loops, mount::attached_loops());
-  for (const mount::LoopInfo& l : loops)
-    if (l.backing_file == real)
-      return failed_precondition("image " + image + " is still attached to " + l.device +
-                                 " (mounted?): unmount the snapshot before committing it");
+  STRATA_TRY_ASSIGN(auto loops, mount::loops_backed_by(fd.get()));
+  if (!loops.empty())
+    return failed_precondition("image " + image + " is still attached to " + loops.front().device +
+                               " (mounted?): unmount the snapshot before committing it");
   return {};
 }
 

@@ -97,4 +97,10 @@ private:
 /// Errors: by errno when /sys/block cannot be read (no sysfs).
 Result<std::vector<LoopInfo>> attached_loops();
 
+/// The loop devices whose backing file is the file open as `fd`, found by device and inode
+/// (LOOP_GET_STATUS64), so another path to the same file (a bind mount, a hard link) counts too.
+/// Processes attaching at the same instant are not seen until they have.
+/// Errors: by errno when `fd` cannot be stat'ed or /sys/block cannot be read.
+Result<std::vector<LoopInfo>> loops_backed_by(int fd);
+
 } // namespace strata::mount
