@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <strata/config/section.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -9,12 +11,7 @@ namespace strata::blockfile {
 
 namespace {
 
-constexpr const char* kSection = "[plugins.\"strata.snapshotter.v1.blockfile\"]";
-
-Error bad_value(std::string_view key, const json::value& v, std::string_view want) {
-  return invalid_argument(std::string(kSection) + ": " + std::string(key) + " = " +
-                          json::serialize(v) + ": must be " + std::string(want));
-}
+const config::Section kSection("strata.snapshotter.v1.blockfile");
 
 } // namespace
 
@@ -65,64 +62,63 @@ Result<Config> decode(const json::object& section) {
   for (const auto& [key, value] : section) {
     if (key == "scratch_file") {
       if (!value.is_string())
-        return bad_value(key, value, "a string");
+        return kSection.bad_value(key, value, "a string");
       std::string path(value.as_string());
       if (!path.empty() && path.front() != '/')
-        return bad_value(key, value, "an absolute path (or \"\" to generate the scratch)");
+        return kSection.bad_value(key, value, "an absolute path (or \"\" to generate the scratch)");
       c.scratch_file = std::move(path);
     } else if (key == "fs_type") {
       if (!value.is_string())
-        return bad_value(key, value, "a string");
+        return kSection.bad_value(key, value, "a string");
       if (value.as_string() == "ext4")
         c.fs_type = FsType::Ext4;
       else if (value.as_string() == "xfs")
         c.fs_type = FsType::Xfs;
       else
-        return bad_value(key, value, "\"ext4\" or \"xfs\"");
+        return kSection.bad_value(key, value, "\"ext4\" or \"xfs\"");
     } else if (key == "size") {
       if (value.is_int64() || value.is_uint64()) {
         auto n = value.to_number<std::int64_t>();
         if (n <= 0)
-          return bad_value(key, value, "a positive number of bytes");
+          return kSection.bad_value(key, value, "a positive number of bytes");
         c.size = n;
       } else if (value.is_string()) {
         auto n = parse_size(value.as_string());
         if (!n)
-          return bad_value(key, value,
-                           "bytes or a size like \"64MiB\" (" + n.error().message() + ")");
+          return kSection.bad_value(key, value,
+                                    "bytes or a size like \"64MiB\" (" + n.error().message() + ")");
         c.size = *n;
       } else {
-        return bad_value(key, value, "bytes or a size like \"64MiB\"");
+        return kSection.bad_value(key, value, "bytes or a size like \"64MiB\"");
       }
     } else if (key == "mount_options") {
       if (!value.is_array())
-        return bad_value(key, value, "a list of strings");
+        return kSection.bad_value(key, value, "a list of strings");
       c.mount_options.clear();
       for (const json::value& o : value.as_array()) {
         if (!o.is_string() || o.as_string().empty())
-          return bad_value(key, value, "a list of non-empty strings");
+          return kSection.bad_value(key, value, "a list of non-empty strings");
         std::string opt(o.as_string());
         // Each snapshot is mounted "rw" (active) or "ro" (view): an option here would contradict
         // one of the two.
         if (opt == "rw" || opt == "ro")
-          return bad_value(key, value,
-                           "free of \"" + opt + "\": the snapshotter sets it for each snapshot");
+          return kSection.bad_value(
+              key, value, "free of \"" + opt + "\": the snapshotter sets it for each snapshot");
         c.mount_options.push_back(std::move(opt));
       }
     } else if (key == "recreate_scratch") {
       if (!value.is_bool())
-        return bad_value(key, value, "true or false");
+        return kSection.bad_value(key, value, "true or false");
       c.recreate_scratch = value.as_bool();
     } else {
-      return invalid_argument(std::string(kSection) + ": unknown key \"" + std::string(key) +
-                              "\" (known: scratch_file, fs_type, size, mount_options, "
-                              "recreate_scratch)");
+      return kSection.unknown_key(key,
+                                  "scratch_file, fs_type, size, mount_options, recreate_scratch");
     }
   }
   if (std::find(c.mount_options.begin(), c.mount_options.end(), "loop") == c.mount_options.end())
     c.mount_options.push_back("loop");
   if (c.fs_type == FsType::Xfs && c.scratch_file.empty() && c.size < xfs_min_size)
-    return invalid_argument(std::string(kSection) + ": size = " + std::to_string(c.size) +
+    return invalid_argument(kSection.name() + ": size = " + std::to_string(c.size) +
                             " bytes: mkfs.xfs needs at least 300MiB; set size = \"300MiB\" or "
                             "more");
   return c;
